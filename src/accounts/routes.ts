@@ -1,0 +1,99 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Context } from '../context.js';
+import { ValidationError } from '../errors.js';
+import { actorOf } from '../http/auth.js';
+import { DateTime, ExternalId, errors, rolesNote } from '../http/schemas.js';
+import type { Role } from '../identity/roles.js';
+import { readPersonalData } from './personal-data.js';
+import { getAccount } from './service.js';
+
+const STAFF: readonly Role[] = ['moderator', 'legal', 'admin'];
+const LEGAL: readonly Role[] = ['legal'];
+
+/** Longest period one personal-data read may cover (the policy maximum for orders). */
+const MAX_PERIOD_MS = 366 * 86_400_000;
+
+const Params = Type.Object({ id: ExternalId('Account id') }, { additionalProperties: false });
+
+const AccountView = Type.Object({
+  id: Type.String(),
+  username: Type.Union([Type.String(), Type.Null()]),
+  country: Type.Union([Type.String(), Type.Null()]),
+  hasPhone: Type.Boolean(),
+  phoneCountry: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.Union([Type.String(), Type.Null()]),
+  firstSeenAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+const PersonalDataQuery = Type.Object(
+  {
+    from: DateTime('Start of the period (inclusive)'),
+    to: DateTime('End of the period (exclusive)'),
+    purpose: Type.String({
+      minLength: 5,
+      maxLength: 500,
+      description: 'Why the data is read; written to the audit log',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const PersonalDataView = Type.Object({
+  accountId: Type.String(),
+  phoneNumber: Type.Union([Type.String(), Type.Null()]),
+  period: Type.Object({ from: Type.String(), to: Type.String() }),
+  sessions: Type.Array(
+    Type.Object({ ip: Type.String(), port: Type.Union([Type.Integer(), Type.Null()]), at: Type.String() }),
+  ),
+});
+
+export const accountRoutes =
+  (ctx: Context): FastifyPluginAsync =>
+  async (app) => {
+    app.get<{ Params: Static<typeof Params> }>(
+      '/:id',
+      {
+        config: { access: { roles: STAFF } },
+        schema: {
+          tags: ['accounts'],
+          summary: 'An account, without its personal data',
+          description: rolesNote(STAFF),
+          params: Params,
+          response: { 200: AccountView, ...errors(404) },
+        },
+      },
+      async (request) => getAccount(ctx.store.db, request.params.id),
+    );
+
+    app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof PersonalDataQuery> }>(
+      '/:id/personal-data',
+      {
+        config: { access: { roles: LEGAL } },
+        schema: {
+          tags: ['accounts'],
+          summary: "An account's phone number and sessions in a period (every read is audited)",
+          description: rolesNote(LEGAL),
+          params: Params,
+          querystring: PersonalDataQuery,
+          response: { 200: PersonalDataView, ...errors(404, 422) },
+        },
+      },
+      async (request) => {
+        const from = Date.parse(request.query.from);
+        const to = Date.parse(request.query.to);
+        if (!(from < to) || to - from > MAX_PERIOD_MS) {
+          throw new ValidationError([
+            { path: '/querystring/to', code: 'invalid_period', message: 'to must follow from, at most 366 days later' },
+          ]);
+        }
+        return readPersonalData(ctx.store.db, ctx.cipher, actorOf(request), {
+          accountId: request.params.id,
+          from,
+          to,
+          purpose: request.query.purpose,
+        });
+      },
+    );
+  };

@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import { auditCommand } from './audit.js';
+import { migrateCommand } from './migrate.js';
+import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
+
+const program = new Command()
+  .name('custos')
+  .description('Trust-and-safety and lawful-disclosure back office. Configuration: CUSTOS_* environment variables.')
+  .showHelpAfterError();
+
+program.addCommand(serveCommand());
+program.addCommand(migrateCommand());
+program.addCommand(tokenCommand());
+program.addCommand(auditCommand());
+
+await program.parseAsync(process.argv);

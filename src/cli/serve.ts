@@ -1,0 +1,47 @@
+import { Command, InvalidArgumentError } from 'commander';
+import path from 'node:path';
+import { serve } from '../main.js';
+import { configOrExit, fail } from './run-command.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a port number (0-65535)');
+  return n;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Start the API, the web pages and the embedded workers')
+    .option('--demo', 'seed a small demo platform and write DIR/demo-tokens.json')
+    .option('--data-dir <dir>', 'data folder (default: CUSTOS_DATA_DIR or ./data)')
+    .option('--port <n>', 'port to listen on (default: CUSTOS_PORT or 8080)', port)
+    .option('--host <host>', 'address to listen on (default: CUSTOS_HOST or 127.0.0.1)')
+    .option('--workers <n>', 'in-process workers: 0 for API only', '1')
+    .action(async (opts: { demo?: boolean; dataDir?: string; port?: number; host?: string; workers: string }) => {
+      const config = configOrExit({
+        ...(opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {}),
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.host ? { host: opts.host } : {}),
+      });
+      try {
+        const server = await serve(config, { demo: opts.demo, workers: opts.workers !== '0' });
+        if (opts.demo) {
+          process.stdout.write(
+            `Custos demo at ${server.url}  (tokens: ${path.join(config.dataDir, 'demo-tokens.json')}, API docs: ${server.url}/docs)\n`,
+          );
+        }
+        let stopping = false;
+        const stop = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          server.ctx.logger.info({ signal }, 'shutting down');
+          await server.stop();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop('SIGINT'));
+        process.on('SIGTERM', () => void stop('SIGTERM'));
+      } catch (error) {
+        fail(error);
+      }
+    });
+}

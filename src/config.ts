@@ -1,0 +1,135 @@
+import path from 'node:path';
+
+/**
+ * Configuration comes from the environment only, so the server, the workers and
+ * every CLI command read the same values. `readEnv` collects the raw strings;
+ * `toConfig` checks them, applies defaults and freezes the result. A bad value
+ * throws a ConfigError naming the variable, and the process stops before it
+ * touches any data.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** Folder for the SQLite file, the generated master key and demo tokens. */
+  readonly dataDir: string;
+  /** PostgreSQL URL; when absent the embedded SQLite store is used. */
+  readonly databaseUrl: string | undefined;
+  /** 32-byte master key given in the environment, or undefined to use the key file. */
+  readonly masterKey: Buffer | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: LogLevel;
+  /** Largest request body accepted, in bytes (413 beyond). */
+  readonly bodyLimitBytes: number;
+  /** Sessions older than this are purged (unless the account is preserved). */
+  readonly sessionRetentionDays: number;
+  /** How often the retention job runs. */
+  readonly retentionIntervalMs: number;
+  /** How long SQLite waits for a lock before the request fails with 503. */
+  readonly sqliteBusyTimeoutMs: number;
+  /** Size of the PostgreSQL connection pool. */
+  readonly pgPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type RawEnv = Record<string, string | undefined>;
+
+const VARIABLES = [
+  'CUSTOS_DATA_DIR',
+  'CUSTOS_DATABASE_URL',
+  'CUSTOS_MASTER_KEY',
+  'CUSTOS_HOST',
+  'CUSTOS_PORT',
+  'CUSTOS_LOG_LEVEL',
+  'CUSTOS_BODY_LIMIT_BYTES',
+  'CUSTOS_SESSION_RETENTION_DAYS',
+  'CUSTOS_RETENTION_INTERVAL_MS',
+  'CUSTOS_SQLITE_BUSY_TIMEOUT_MS',
+  'CUSTOS_PG_POOL_SIZE',
+] as const;
+
+/** Picks the CUSTOS_* variables out of an environment; empty strings count as unset. */
+export function readEnv(env: RawEnv = process.env): RawEnv {
+  const raw: RawEnv = {};
+  for (const name of VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') raw[name] = value.trim();
+  }
+  return raw;
+}
+
+function integer(raw: RawEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = raw[name];
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function masterKey(raw: RawEnv): Buffer | undefined {
+  const value = raw.CUSTOS_MASTER_KEY;
+  if (value === undefined) return undefined;
+  let key: Buffer | undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(value)) key = Buffer.from(value, 'hex');
+  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) key = Buffer.from(value, 'base64');
+  if (key?.length !== 32) {
+    throw new ConfigError('CUSTOS_MASTER_KEY', 'must be 32 bytes, as 64 hex digits or base64');
+  }
+  return key;
+}
+
+function databaseUrl(raw: RawEnv): string | undefined {
+  const value = raw.CUSTOS_DATABASE_URL;
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('CUSTOS_DATABASE_URL', 'is not a URL (expected postgres://user@host:port/db)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('CUSTOS_DATABASE_URL', `must be a postgres:// URL, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Validates raw values and returns the frozen configuration. */
+export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
+  const logLevel = (raw.CUSTOS_LOG_LEVEL ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('CUSTOS_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const config: Config = {
+    dataDir: path.resolve(raw.CUSTOS_DATA_DIR ?? './data'),
+    databaseUrl: databaseUrl(raw),
+    masterKey: masterKey(raw),
+    host: raw.CUSTOS_HOST ?? '127.0.0.1',
+    port: integer(raw, 'CUSTOS_PORT', 8080, 0, 65535),
+    logLevel,
+    bodyLimitBytes: integer(raw, 'CUSTOS_BODY_LIMIT_BYTES', 16 * 1024 * 1024, 1024, 1024 ** 3),
+    sessionRetentionDays: integer(raw, 'CUSTOS_SESSION_RETENTION_DAYS', 365, 1, 36500),
+    retentionIntervalMs: integer(raw, 'CUSTOS_RETENTION_INTERVAL_MS', 60 * 60 * 1000, 1000, 7 * 86400000),
+    sqliteBusyTimeoutMs: integer(raw, 'CUSTOS_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600000),
+    pgPoolSize: integer(raw, 'CUSTOS_PG_POOL_SIZE', 10, 1, 1000),
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
+
+/** Reads and validates the process environment. */
+export function loadConfig(env: RawEnv = process.env, overrides: Partial<Config> = {}): Config {
+  return toConfig(readEnv(env), overrides);
+}

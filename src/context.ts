@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { loadMasterKey } from './crypto/master-key.js';
+import { PersonalDataCipher } from './crypto/personal-data-cipher.js';
+import { type OpenStoreOptions, type Store, openStore } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createLogger } from './logging.js';
+
+/**
+ * Everything a request handler, a worker or a CLI command needs, built in one
+ * place. Nothing else constructs stores, keys or loggers.
+ */
+export interface Context {
+  readonly config: Config;
+  readonly store: Store;
+  readonly cipher: PersonalDataCipher;
+  readonly logger: Logger;
+}
+
+export interface ContextOptions extends OpenStoreOptions {
+  logger?: Logger;
+  /** Run migrations on open (the server does; `custos migrate` does it explicitly). */
+  migrate?: boolean;
+}
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const cipher = new PersonalDataCipher(loadMasterKey(config.dataDir, config.masterKey));
+  const store = await openStore(config, options);
+  try {
+    await store.ping();
+    if (options.migrate ?? true) await migrateToLatest(store);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return { config, store, cipher, logger };
+}
+
+export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.store.close();
+}

@@ -1,0 +1,59 @@
+import crypto from 'node:crypto';
+
+/**
+ * Field-level protection of personal data (phone numbers, IP addresses).
+ *
+ * - Encryption: AES-256-GCM with a random 96-bit nonce per value. The field name
+ *   and the owning record's id are the additional authenticated data, so a
+ *   ciphertext copied onto another account or column fails to decrypt.
+ *   Layout: version byte (1) | nonce (12) | ciphertext | tag (16).
+ * - Blind index: HMAC-SHA-256 of the normalised value under a separate key, so
+ *   lookups by phone number never need a plaintext column.
+ *
+ * Both keys are derived from the master key with HKDF-SHA-256 (RFC 5869), each
+ * under its own label, so neither can be used in place of the other.
+ */
+export class PersonalDataCipher {
+  static readonly VERSION = 1;
+  readonly #encKey: Buffer;
+  readonly #indexKey: Buffer;
+
+  constructor(masterKey: Buffer) {
+    if (masterKey.length !== 32) throw new Error('master key must be 32 bytes');
+    this.#encKey = derive(masterKey, 'custos/personal-data/aes-256-gcm/v1');
+    this.#indexKey = derive(masterKey, 'custos/personal-data/blind-index/v1');
+  }
+
+  encrypt(field: string, ownerId: string, plaintext: string): Buffer {
+    const nonce = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', this.#encKey, nonce);
+    cipher.setAAD(aad(field, ownerId));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.of(PersonalDataCipher.VERSION), nonce, body, cipher.getAuthTag()]);
+  }
+
+  /** Throws when the value was altered or belongs to another field or owner. */
+  decrypt(field: string, ownerId: string, sealed: Buffer | Uint8Array): string {
+    const data = Buffer.from(sealed);
+    if (data.length < 1 + 12 + 16 || data[0] !== PersonalDataCipher.VERSION) {
+      throw new Error(`cannot decrypt ${field}: unknown format`);
+    }
+    const decipher = crypto.createDecipheriv('aes-256-gcm', this.#encKey, data.subarray(1, 13));
+    decipher.setAAD(aad(field, ownerId));
+    decipher.setAuthTag(data.subarray(data.length - 16));
+    return Buffer.concat([decipher.update(data.subarray(13, data.length - 16)), decipher.final()]).toString('utf8');
+  }
+
+  /** Deterministic keyed hash of a normalised value (hex), for equality lookups. */
+  blindIndex(field: string, value: string): string {
+    return crypto.createHmac('sha256', this.#indexKey).update(`${field}\0${value}`).digest('hex');
+  }
+}
+
+function derive(master: Buffer, label: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', master, Buffer.alloc(0), label, 32));
+}
+
+function aad(field: string, ownerId: string): Buffer {
+  return Buffer.from(`${field}\0${ownerId}`, 'utf8');
+}

@@ -1,0 +1,138 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type Transaction,
+  sql,
+} from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Database } from './schema.js';
+import { isStoreUnavailable } from './store-errors.js';
+import { StoreUnavailableError } from '../errors.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+/** An open store: the Kysely handle plus what the rest of the code needs to know of it. */
+export interface Store {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Where the data lives, without credentials (for logs and `readyz`). */
+  readonly description: string;
+  /** Throws when the store cannot answer a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// int8 (bigint) columns hold epoch milliseconds and sequence numbers, all far
+// below 2^53, so they are read as numbers rather than strings.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/**
+ * SQLite's default `BEGIN` is deferred: a transaction that reads first and writes
+ * later can fail with SQLITE_BUSY when another process (a CLI command) wrote in
+ * between, without waiting. `BEGIN IMMEDIATE` takes the write lock up front and
+ * honours busy_timeout, so concurrent writers queue instead of failing.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export interface OpenStoreOptions {
+  /** PostgreSQL schema to use (tests give each suite its own); created if missing. */
+  pgSchema?: string;
+  /** SQLite file to use instead of `<dataDir>/custos.sqlite`. */
+  sqliteFile?: string;
+}
+
+/** Opens the store the configuration names: PostgreSQL when a URL is set, else SQLite. */
+export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
+  return config.databaseUrl
+    ? openPostgres(config.databaseUrl, config.pgPoolSize, options.pgSchema)
+    : openSqlite(options.sqliteFile ?? path.join(config.dataDir, 'custos.sqlite'), config.sqliteBusyTimeoutMs);
+}
+
+function openSqlite(file: string, busyTimeoutMs: number): Store {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  let handle: BetterSqlite3.Database;
+  try {
+    handle = new BetterSqlite3(file, { timeout: busyTimeoutMs });
+    handle.pragma('journal_mode = WAL');
+    // FULL: a committed batch survives a power cut, not only a process crash.
+    handle.pragma('synchronous = FULL');
+    handle.pragma('foreign_keys = ON');
+  } catch (error) {
+    throw new StoreUnavailableError(error);
+  }
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: handle }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `sqlite:${file}`,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number, schema?: string): Promise<Store> {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a
+  // listener that would crash the process. The next query reports it instead.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const safeUrl = new URL(url);
+  safeUrl.password = '';
+  const store: Store = {
+    db,
+    dialect: 'postgres',
+    description: `postgres:${safeUrl.host}${safeUrl.pathname}${schema ? `#${schema}` : ''}`,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+  if (schema) {
+    try {
+      await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    } catch (error) {
+      await db.destroy();
+      throw isStoreUnavailable(error) ? new StoreUnavailableError(error) : error;
+    }
+  }
+  return store;
+}

@@ -1,0 +1,22 @@
+import { type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import * as foundation from './migrations/20261128T120000_foundation.js';
+import type { Store } from './database.js';
+
+/**
+ * Migrations are listed here rather than read from a folder, so they load the
+ * same way from TypeScript sources and from a bundle. Names sort by timestamp.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '20261128T120000_foundation': foundation,
+};
+
+/** Brings the store's schema up to date; safe to run while another process runs. */
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) throw result.error;
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,182 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { Context } from '../context.js';
+import { SYSTEM_ACTOR } from '../audit/actor.js';
+import { type AccountInput, ingestAccounts } from '../accounts/service.js';
+import { normalisePhone } from '../accounts/phone.js';
+import { createAuthority } from '../authorities/service.js';
+import { authenticate, createToken } from '../identity/tokens.js';
+import type { Role } from '../identity/roles.js';
+import { type SessionInput, ingestSessions } from '../sessions/service.js';
+
+export const DEMO_TOKENS_FILE = 'demo-tokens.json';
+export const DEMO_AUTHORITY_KEY_FILE = 'demo-authority-key.json';
+
+/** The token names of SPEC.md; two moderators and two legal reviewers for four-eyes work. */
+const DEMO_TOKENS: Array<{ key: string; role: Role }> = [
+  { key: 'admin', role: 'admin' },
+  { key: 'moderator', role: 'moderator' },
+  { key: 'moderator2', role: 'moderator' },
+  { key: 'legal', role: 'legal' },
+  { key: 'legal2', role: 'legal' },
+  { key: 'auditor', role: 'auditor' },
+  { key: 'platform', role: 'platform' },
+  { key: 'authority', role: 'authority' },
+  { key: 'trusted_flagger', role: 'trusted_flagger' },
+];
+
+/** Mobile number shapes per country; candidates are checked with libphonenumber. */
+const PHONE_SHAPES: Record<string, { prefix: string; digits: number }> = {
+  DE: { prefix: '+49151', digits: 8 },
+  FR: { prefix: '+336', digits: 8 },
+  ES: { prefix: '+346', digits: 8 },
+  IT: { prefix: '+39347', digits: 7 },
+  BR: { prefix: '+55119', digits: 8 },
+  IN: { prefix: '+919', digits: 9 },
+  RU: { prefix: '+7916', digits: 7 },
+  TR: { prefix: '+90532', digits: 7 },
+  IR: { prefix: '+98912', digits: 7 },
+  NG: { prefix: '+234803', digits: 7 },
+  US: { prefix: '+1202555', digits: 4 },
+};
+
+/** Deterministic PRNG (mulberry32), so every demo start seeds the same platform. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface DemoSeedResult {
+  accounts: number;
+  sessions: number;
+  tokensFile: string;
+  seeded: boolean;
+}
+
+/**
+ * Seeds a small platform (300 accounts in 11 countries, a few anonymous +888
+ * numbers, their sessions over the last 90 days, one authority) through the same
+ * services the API uses, and writes one token per role to demo-tokens.json.
+ * Running it again reuses what is there.
+ */
+export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now()): Promise<DemoSeedResult> {
+  const db = ctx.store.db;
+  const actor = SYSTEM_ACTOR('demo');
+  const rand = prng(20261128);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
+  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
+
+  const already = await db.selectFrom('accounts').select('id').where('id', '=', 'demo-0001').executeTakeFirst();
+  let sessionCount = 0;
+  if (!already) {
+    const countries = Object.keys(PHONE_SHAPES);
+    const accounts: AccountInput[] = [];
+    for (let i = 1; i <= accountCount; i++) {
+      const country = pick(countries);
+      let phone: string | undefined;
+      if (i % 50 === 0) phone = `+8880${digits(7)}`;
+      else {
+        const shape = PHONE_SHAPES[country] as { prefix: string; digits: number };
+        for (let attempt = 0; attempt < 20 && !phone; attempt++) {
+          const candidate = shape.prefix + digits(shape.digits);
+          if (normalisePhone(candidate)) phone = candidate;
+        }
+      }
+      accounts.push({
+        id: `demo-${String(i).padStart(4, '0')}`,
+        username: `user${i}_${country.toLowerCase()}`,
+        country,
+        ...(phone ? { phone } : {}),
+        createdAt: new Date(now - Math.floor(rand() * 900) * 86_400_000).toISOString(),
+      });
+    }
+    await ingestAccounts(db, ctx.cipher, actor, accounts, now);
+
+    const sessions: SessionInput[] = [];
+    for (const a of accounts) {
+      const n = 3 + Math.floor(rand() * 15);
+      const base = rand() < 0.2 ? null : [Math.floor(rand() * 200) + 11, Math.floor(rand() * 256)];
+      for (let j = 0; j < n; j++) {
+        const ip = base
+          ? `${base[0]}.${base[1]}.${Math.floor(rand() * 256)}.${1 + Math.floor(rand() * 254)}`
+          : `2001:db8:${Math.floor(rand() * 0xffff).toString(16)}::${Math.floor(rand() * 0xffff).toString(16)}`;
+        sessions.push({
+          accountId: a.id,
+          ip,
+          port: 1024 + Math.floor(rand() * 60000),
+          at: new Date(now - Math.floor(rand() * 90 * 86_400_000)).toISOString(),
+        });
+      }
+    }
+    const result = await ingestSessions(db, ctx.cipher, actor, sessions, {
+      retentionDays: ctx.config.sessionRetentionDays,
+      now,
+    });
+    sessionCount = result.inserted;
+  }
+
+  const tokensFile = path.join(ctx.config.dataDir, DEMO_TOKENS_FILE);
+  if (!(await tokensStillValid(ctx, tokensFile))) {
+    const authorityId = await demoAuthority(ctx);
+    const tokens: Record<string, string> = {};
+    for (const t of DEMO_TOKENS) {
+      const created = await createToken(db, actor, {
+        role: t.role,
+        name: `demo ${t.key}`,
+        authorityId: t.role === 'authority' ? authorityId : null,
+      });
+      tokens[t.key] = created.token;
+    }
+    fs.writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  }
+  const accounts = await db.selectFrom('accounts').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return { accounts: Number(accounts.n), sessions: sessionCount, tokensFile, seeded: !already };
+}
+
+async function tokensStillValid(ctx: Context, file: string): Promise<boolean> {
+  if (!fs.existsSync(file)) return false;
+  try {
+    const tokens = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+    for (const t of DEMO_TOKENS) {
+      const token = tokens[t.key];
+      if (!token) return false;
+      const principal = await authenticate(ctx.store.db, token);
+      if (principal?.role !== t.role) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The demo authority (German federal police); its private key is kept for opening packages. */
+async function demoAuthority(ctx: Context): Promise<string> {
+  const existing = await ctx.store.db
+    .selectFrom('authorities')
+    .select('id')
+    .where('name', '=', 'Bundeskriminalamt (demo)')
+    .executeTakeFirst();
+  if (existing) return existing.id;
+  const { publicKey, privateKey } = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256', extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ECDH-ES+A256KW', use: 'enc' };
+  const id = await createAuthority(ctx.store.db, SYSTEM_ACTOR('demo'), {
+    name: 'Bundeskriminalamt (demo)',
+    country: 'DE',
+    kind: 'police',
+    contactEmail: 'demo-authority@example.org',
+    publicJwk,
+  });
+  fs.writeFileSync(
+    path.join(ctx.config.dataDir, DEMO_AUTHORITY_KEY_FILE),
+    `${JSON.stringify({ authorityId: id, privateJwk: await exportJWK(privateKey) }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
+  return id;
+}

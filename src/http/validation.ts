@@ -1,0 +1,87 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import { AppError, type FieldProblem, ValidationError } from '../errors.js';
+
+/**
+ * Request validation, stricter than Fastify's defaults:
+ * - unknown fields are errors, not silently dropped (`removeAdditional: false`);
+ * - bodies are never type-coerced ("12" stays a string); query strings and path
+ *   parameters are, since they only come as text;
+ * - every problem is reported, not just the first.
+ */
+// ajv-formats is CommonJS: its default export arrives as the module or as `.default`.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv,
+) => Ajv;
+
+function makeAjv(coerce: boolean) {
+  const ajv = new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: coerce ? 'array' : false,
+    strict: false,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+const bodyAjv = makeAjv(false);
+const textAjv = makeAjv(true);
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const validate = (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+  return (data: unknown) => (validate(data) ? { value: data } : { error: toAppError(validate.errors ?? [], httpPart) });
+};
+
+// A request that breaks these is not the shape the API speaks (400); anything
+// else (missing or out-of-range values) is well-formed but invalid (422).
+const MALFORMED = new Set(['type', 'additionalProperties', 'unevaluatedProperties']);
+
+function toAppError(errors: ErrorObject[], httpPart: string | undefined): AppError {
+  const prefix = httpPart === 'body' || httpPart === undefined ? '' : `/${httpPart}`;
+  const problems: FieldProblem[] = errors.map((e) => {
+    let path = prefix + e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      path += `/${(e.params as { missingProperty: string }).missingProperty}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties') {
+      path += `/${(e.params as { additionalProperty: string }).additionalProperty}`;
+      message = 'is not a known field';
+    }
+    return { path: path || '/', code: problemCode(e.keyword), message };
+  });
+  const tooLong = errors.find((e) => e.keyword === 'maxItems');
+  if (tooLong) {
+    const limit = (tooLong.params as { limit: number }).limit;
+    return new AppError('batch_too_large', `A batch holds at most ${limit} items.`, problems);
+  }
+  if (errors.some((e) => e.keyword === 'additionalProperties')) {
+    return new AppError('unknown_field', 'The request has fields this API does not know.', problems);
+  }
+  if (errors.some((e) => MALFORMED.has(e.keyword))) {
+    return new AppError('malformed_request', 'The request does not have the expected shape.', problems);
+  }
+  return new ValidationError(problems);
+}
+
+function problemCode(keyword: string): string {
+  switch (keyword) {
+    case 'required':
+      return 'missing_field';
+    case 'additionalProperties':
+      return 'unknown_field';
+    case 'type':
+      return 'wrong_type';
+    case 'format':
+    case 'pattern':
+      return 'invalid_format';
+    case 'enum':
+    case 'const':
+      return 'not_allowed';
+    default:
+      return `invalid_${keyword.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+  }
+}

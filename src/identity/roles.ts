@@ -1,0 +1,13 @@
+/** The roles of SPEC.md. Each token has exactly one. */
+export const ROLES = ['admin', 'moderator', 'legal', 'auditor', 'platform', 'authority', 'trusted_flagger'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+/**
+ * Who may call a route: a list of roles, or `public` (anyone, token or not).
+ * Every /v1 route must declare one; the server refuses to start otherwise.
+ */
+export type Access = { roles: readonly Role[] } | 'public';

@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { type Context, closeContext, createContext } from './context.js';
+import { seedDemo } from './demo/seed.js';
+import { type Workers, startWorkers } from './workers/scheduler.js';
+
+export interface ServeOptions {
+  demo?: boolean;
+  /** Run background jobs in this process (the embedded default). */
+  workers?: boolean;
+}
+
+export interface RunningServer {
+  ctx: Context;
+  app: FastifyInstance;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the API (and, by default, the in-process workers) on the configured port. */
+export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  const ctx = await createContext(config);
+  let app: FastifyInstance | undefined;
+  let workers: Workers | undefined;
+  try {
+    if (options.demo) {
+      const seeded = await seedDemo(ctx);
+      ctx.logger.info(
+        { accounts: seeded.accounts, tokensFile: seeded.tokensFile, seeded: seeded.seeded },
+        'demo data ready',
+      );
+    }
+    app = await buildApp(ctx);
+    const url = await app.listen({ host: config.host, port: config.port });
+    if (options.workers ?? true) workers = startWorkers(ctx);
+    ctx.logger.info({ url, store: ctx.store.description }, 'custos is listening');
+    const running: RunningServer = {
+      ctx,
+      app,
+      url,
+      async stop() {
+        await workers?.stop();
+        await app?.close();
+        await closeContext(ctx);
+      },
+    };
+    return running;
+  } catch (error) {
+    await workers?.stop();
+    await app?.close();
+    await closeContext(ctx);
+    throw error;
+  }
+}

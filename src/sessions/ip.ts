@@ -1,0 +1,23 @@
+import ipaddr from 'ipaddr.js';
+
+export interface NormalisedIp {
+  address: string;
+  version: 4 | 6;
+}
+
+/**
+ * Validates an IP address and returns its canonical text: dotted quad for IPv4
+ * (leading zeros and shorthand such as "1.2.3" refused, since they are read
+ * differently by different parsers), RFC 5952 compressed lower case for IPv6, and
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d) folded to IPv4. Zone ids are refused.
+ */
+export function normaliseIp(input: string): NormalisedIp | null {
+  if (input.length > 64 || input.includes('%')) return null;
+  if (ipaddr.IPv4.isValidFourPartDecimal(input)) {
+    return { address: ipaddr.IPv4.parse(input).toString(), version: 4 };
+  }
+  if (!input.includes(':') || !ipaddr.IPv6.isValid(input)) return null;
+  const v6 = ipaddr.IPv6.parse(input);
+  if (v6.isIPv4MappedAddress()) return { address: v6.toIPv4Address().toString(), version: 4 };
+  return { address: v6.toString(), version: 6 };
+}

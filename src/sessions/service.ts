@@ -1,0 +1,169 @@
+import type { PersonalDataCipher } from '../crypto/personal-data-cipher.js';
+import type { Db, Tx } from '../db/database.js';
+import type { SessionTable } from '../db/schema.js';
+import { type FieldProblem, ValidationError } from '../errors.js';
+import { appendAudit } from '../audit/service.js';
+import type { Actor } from '../audit/actor.js';
+import { chunks } from '../db/chunks.js';
+import { normaliseIp } from './ip.js';
+
+export const IP_FIELD = 'sessions.ip';
+
+/** Clock skew tolerated between the platform and Custos for session times. */
+const MAX_FUTURE_MS = 5 * 60 * 1000;
+
+export interface SessionInput {
+  accountId: string;
+  ip: string;
+  port?: number;
+  at: string;
+}
+
+export interface SessionIngestResult {
+  received: number;
+  inserted: number;
+  duplicates: number;
+}
+
+export interface SessionRecord {
+  ip: string;
+  port: number | null;
+  at: string;
+}
+
+export interface SessionIngestOptions {
+  retentionDays: number;
+  now?: number;
+}
+
+/**
+ * Stores a batch of login/connection records, atomically. A session's id is a
+ * keyed hash of (account, ip, port, time), so re-sending a batch inserts nothing
+ * new, and the id reveals nothing about the address. Every item must name a known
+ * account, a valid IP, and a time inside the retention window and not in the future.
+ */
+export async function ingestSessions(
+  db: Db,
+  cipher: PersonalDataCipher,
+  actor: Actor,
+  items: SessionInput[],
+  options: SessionIngestOptions,
+): Promise<SessionIngestResult> {
+  const now = options.now ?? Date.now();
+  const oldest = now - options.retentionDays * 86_400_000;
+  const problems: FieldProblem[] = [];
+  const seen = new Map<string, number>();
+  const rows: SessionTable[] = [];
+  items.forEach((item, i) => {
+    const ip = normaliseIp(item.ip);
+    const at = Date.parse(item.at);
+    if (!ip) {
+      problems.push({ path: `/sessions/${i}/ip`, code: 'invalid_ip', message: 'not a valid IPv4 or IPv6 address' });
+    }
+    if (at > now + MAX_FUTURE_MS) {
+      problems.push({ path: `/sessions/${i}/at`, code: 'in_the_future', message: 'session time is in the future' });
+    } else if (at < oldest) {
+      problems.push({
+        path: `/sessions/${i}/at`,
+        code: 'older_than_retention',
+        message: `session time is older than the ${options.retentionDays}-day retention window`,
+      });
+    }
+    if (!ip) return;
+    const id = sessionId(cipher, item.accountId, ip.address, item.port ?? null, at);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      problems.push({ path: `/sessions/${i}`, code: 'duplicate_item', message: `repeats item ${first} of this batch` });
+      return;
+    }
+    seen.set(id, i);
+    rows.push({
+      id,
+      account_id: item.accountId,
+      ip_enc: cipher.encrypt(IP_FIELD, item.accountId, ip.address),
+      ip_version: ip.version,
+      port: item.port ?? null,
+      at,
+      received_at: now,
+    });
+  });
+
+  return db.transaction().execute(async (tx) => {
+    const known = await knownAccounts(tx, [...new Set(items.map((s) => s.accountId))]);
+    items.forEach((item, i) => {
+      if (!known.has(item.accountId)) {
+        problems.push({
+          path: `/sessions/${i}/accountId`,
+          code: 'unknown_account',
+          message: 'no such account; ingest the account first',
+        });
+      }
+    });
+    if (problems.length > 0) {
+      problems.sort((a, b) => comparePaths(a.path, b.path));
+      throw new ValidationError(problems, `${problems.length} invalid item(s); nothing was stored.`);
+    }
+    let inserted = 0;
+    for (const part of chunks(rows, 1000)) {
+      const result = await tx
+        .insertInto('sessions')
+        .values(part)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+    }
+    const result = { received: items.length, inserted, duplicates: items.length - inserted };
+    await appendAudit(tx, actor, { action: 'sessions.ingest', subjectType: 'batch', details: result }, now);
+    return result;
+  });
+}
+
+/** Keyed hash of (account, ip, port, time), the session's idempotency key. */
+export function sessionId(
+  cipher: PersonalDataCipher,
+  accountId: string,
+  ip: string,
+  port: number | null,
+  at: number,
+): string {
+  // The blind-index key keeps the id from being a guessable hash of the address.
+  return cipher.blindIndex('sessions.id', `${accountId}\0${ip}\0${port ?? ''}\0${at}`).slice(0, 32);
+}
+
+async function knownAccounts(tx: Tx, ids: string[]): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (const part of chunks(ids, 1000)) {
+    const rows = await tx.selectFrom('accounts').select('id').where('id', 'in', part).execute();
+    for (const r of rows) known.add(r.id);
+  }
+  return known;
+}
+
+function comparePaths(a: string, b: string): number {
+  const na = Number(a.split('/')[2]);
+  const nb = Number(b.split('/')[2]);
+  return na - nb || a.localeCompare(b);
+}
+
+/** One account's sessions in [from, to), oldest first, decrypted. Callers audit the read. */
+export async function sessionsInPeriod(
+  db: Db | Tx,
+  cipher: PersonalDataCipher,
+  accountId: string,
+  from: number,
+  to: number,
+): Promise<SessionRecord[]> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select(['ip_enc', 'port', 'at'])
+    .where('account_id', '=', accountId)
+    .where('at', '>=', from)
+    .where('at', '<', to)
+    .orderBy('at')
+    .execute();
+  return rows.map((r) => ({
+    ip: cipher.decrypt(IP_FIELD, accountId, r.ip_enc),
+    port: r.port,
+    at: new Date(Number(r.at)).toISOString(),
+  }));
+}

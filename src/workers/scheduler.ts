@@ -1,0 +1,50 @@
+import type { Context } from '../context.js';
+import { purgeExpiredSessions } from '../retention/purge.js';
+
+export interface Workers {
+  stop(): Promise<void>;
+}
+
+/**
+ * In-process background jobs for the embedded deployment. Each job runs at an
+ * interval, never overlapping itself; a failure is logged and retried next tick.
+ */
+export function startWorkers(ctx: Context): Workers {
+  const jobs = [
+    {
+      name: 'retention',
+      intervalMs: ctx.config.retentionIntervalMs,
+      run: async () => {
+        const result = await purgeExpiredSessions(ctx.store.db, ctx.config.sessionRetentionDays);
+        if (result.deleted > 0) ctx.logger.info({ job: 'retention', ...result }, 'purged expired sessions');
+      },
+    },
+  ];
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<void>>();
+  let stopped = false;
+  for (const job of jobs) {
+    let busy = false;
+    const tick = () => {
+      if (busy || stopped) return;
+      busy = true;
+      const p = job
+        .run()
+        .catch((err) => ctx.logger.error({ err, job: job.name }, 'background job failed'))
+        .finally(() => {
+          busy = false;
+          running.delete(p);
+        });
+      running.add(p);
+    };
+    setImmediate(tick);
+    timers.push(setInterval(tick, job.intervalMs));
+  }
+  return {
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
