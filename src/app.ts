@@ -12,6 +12,11 @@ import { ingestRoutes } from './ingest/routes.js';
 import { accountRoutes } from './accounts/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { meRoute, tokenRoutes } from './identity/routes.js';
+import { reportRoutes } from './reports/routes.js';
+import { caseRoutes } from './cases/routes.js';
+import { decisionRoutes } from './decisions/routes.js';
+import { appealRoutes } from './appeals/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
 
@@ -76,6 +81,11 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(auditRoutes(ctx), { prefix: '/v1/audit' });
   await app.register(tokenRoutes(ctx), { prefix: '/v1/tokens' });
   await app.register(meRoute(), { prefix: '/v1/me' });
+  await app.register(reportRoutes(ctx), { prefix: '/v1/reports' });
+  await app.register(caseRoutes(ctx), { prefix: '/v1/cases' });
+  await app.register(decisionRoutes(ctx), { prefix: '/v1/decisions' });
+  await app.register(appealRoutes(ctx), { prefix: '/v1/appeals' });
+  await app.register(webhookRoutes(ctx), { prefix: '/v1/webhooks' });
   await app.ready();
   return app;
 }

@@ -30,6 +30,14 @@ export interface Config {
   readonly sqliteBusyTimeoutMs: number;
   /** Size of the PostgreSQL connection pool. */
   readonly pgPoolSize: number;
+  /** Policy file (YAML or JSON); the shipped `policy/current.yaml` when unset. */
+  readonly policyFile: string | undefined;
+  /** How long one webhook delivery may take before it counts as failed. */
+  readonly webhookTimeoutMs: number;
+  /** How often the outbox is polled for due webhook deliveries. */
+  readonly webhookPollMs: number;
+  /** First retry delay of a failed webhook; doubles with each attempt. */
+  readonly webhookRetryBaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +64,10 @@ const VARIABLES = [
   'CUSTOS_RETENTION_INTERVAL_MS',
   'CUSTOS_SQLITE_BUSY_TIMEOUT_MS',
   'CUSTOS_PG_POOL_SIZE',
+  'CUSTOS_POLICY_FILE',
+  'CUSTOS_WEBHOOK_TIMEOUT_MS',
+  'CUSTOS_WEBHOOK_POLL_MS',
+  'CUSTOS_WEBHOOK_RETRY_BASE_MS',
 ] as const;
 
 /** Picks the CUSTOS_* variables out of an environment; empty strings count as unset. */
@@ -124,6 +136,10 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     retentionIntervalMs: integer(raw, 'CUSTOS_RETENTION_INTERVAL_MS', 60 * 60 * 1000, 1000, 7 * 86400000),
     sqliteBusyTimeoutMs: integer(raw, 'CUSTOS_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600000),
     pgPoolSize: integer(raw, 'CUSTOS_PG_POOL_SIZE', 10, 1, 1000),
+    policyFile: raw.CUSTOS_POLICY_FILE ? path.resolve(raw.CUSTOS_POLICY_FILE) : undefined,
+    webhookTimeoutMs: integer(raw, 'CUSTOS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookPollMs: integer(raw, 'CUSTOS_WEBHOOK_POLL_MS', 1000, 10, 600_000),
+    webhookRetryBaseMs: integer(raw, 'CUSTOS_WEBHOOK_RETRY_BASE_MS', 2000, 1, 3_600_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -5,6 +5,7 @@ import { PersonalDataCipher } from './crypto/personal-data-cipher.js';
 import { type OpenStoreOptions, type Store, openStore } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging.js';
+import { type Policy, loadPolicy } from './policy/policy.js';
 
 /**
  * Everything a request handler, a worker or a CLI command needs, built in one
@@ -15,6 +16,8 @@ export interface Context {
   readonly store: Store;
   readonly cipher: PersonalDataCipher;
   readonly logger: Logger;
+  /** The policy in force; its version is recorded with every decision. */
+  readonly policy: Policy;
 }
 
 export interface ContextOptions extends OpenStoreOptions {
@@ -25,6 +28,7 @@ export interface ContextOptions extends OpenStoreOptions {
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const policy = loadPolicy(config.policyFile);
   const cipher = new PersonalDataCipher(loadMasterKey(config.dataDir, config.masterKey));
   const store = await openStore(config, options);
   try {
@@ -34,7 +38,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     await store.close().catch(() => {});
     throw error;
   }
-  return { config, store, cipher, logger };
+  return { config, store, cipher, logger, policy };
 }
 
 export async function closeContext(ctx: Context): Promise<void> {

@@ -21,3 +21,23 @@ export function newId(prefix: string): string {
   if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
   return `${prefix}_${out}`;
 }
+
+let lastTime = 0;
+let counter = 0;
+
+/**
+ * An id that sorts by creation within one process (and roughly across
+ * processes): 48-bit millisecond time and a counter, hex, then 64 random bits.
+ * For append-only logs whose order matters.
+ */
+export function newSortableId(prefix: string): string {
+  const now = Date.now();
+  if (now === lastTime) counter += 1;
+  else {
+    lastTime = now;
+    counter = 0;
+  }
+  const time = now.toString(16).padStart(12, '0');
+  const seq = counter.toString(16).padStart(4, '0');
+  return `${prefix}_${time}${seq}${crypto.randomBytes(8).toString('hex')}`;
+}

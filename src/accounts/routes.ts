@@ -7,8 +7,10 @@ import { DateTime, ExternalId, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { readPersonalData } from './personal-data.js';
 import { getAccount } from './service.js';
+import { listViolations } from '../violations/service.js';
 
 const STAFF: readonly Role[] = ['moderator', 'legal', 'admin'];
+const VIOLATION_READERS: readonly Role[] = ['moderator', 'legal'];
 const LEGAL: readonly Role[] = ['legal'];
 
 /** Longest period one personal-data read may cover (the policy maximum for orders). */
@@ -25,6 +27,23 @@ const AccountView = Type.Object({
   createdAt: Type.Union([Type.String(), Type.Null()]),
   firstSeenAt: Type.String(),
   updatedAt: Type.String(),
+  status: Type.String(),
+  suspendedUntil: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Violations = Type.Object({
+  accountId: Type.String(),
+  activeStrikes: Type.Integer(),
+  violations: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      decisionId: Type.String(),
+      category: Type.String(),
+      ground: Type.String(),
+      at: Type.String(),
+      strikeExpiresAt: Type.String(),
+    }),
+  ),
 });
 
 const PersonalDataQuery = Type.Object(
@@ -65,6 +84,21 @@ export const accountRoutes =
         },
       },
       async (request) => getAccount(ctx.store.db, request.params.id),
+    );
+
+    app.get<{ Params: Static<typeof Params> }>(
+      '/:id/violations',
+      {
+        config: { access: { roles: VIOLATION_READERS } },
+        schema: {
+          tags: ['accounts'],
+          summary: 'Confirmed violations (enforced, not overturned) and active strikes',
+          description: rolesNote(VIOLATION_READERS),
+          params: Params,
+          response: { 200: Violations, ...errors(404) },
+        },
+      },
+      async (request) => listViolations(ctx, request.params.id),
     );
 
     app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof PersonalDataQuery> }>(

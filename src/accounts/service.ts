@@ -1,5 +1,6 @@
 import type { PersonalDataCipher } from '../crypto/personal-data-cipher.js';
 import type { Db } from '../db/database.js';
+import type { Insertable, Selectable } from 'kysely';
 import type { AccountTable } from '../db/schema.js';
 import { type FieldProblem, NotFoundError, ValidationError } from '../errors.js';
 import { appendAudit } from '../audit/service.js';
@@ -35,6 +36,9 @@ export interface AccountView {
   createdAt: string | null;
   firstSeenAt: string;
   updatedAt: string;
+  /** Enforcement state: active, suspended or banned. */
+  status: string;
+  suspendedUntil: string | null;
 }
 
 interface PreparedAccount {
@@ -60,7 +64,7 @@ export async function ingestAccounts(
 ): Promise<IngestResult> {
   const prepared = prepareAccounts(cipher, items);
   return db.transaction().execute(async (tx) => {
-    const existing = new Map<string, AccountTable>();
+    const existing = new Map<string, Selectable<AccountTable>>();
     for (const part of chunks(prepared, 1000)) {
       const rows = await tx
         .selectFrom('accounts')
@@ -73,7 +77,7 @@ export async function ingestAccounts(
         .execute();
       for (const row of rows) existing.set(row.id, row);
     }
-    const inserts: AccountTable[] = [];
+    const inserts: Insertable<AccountTable>[] = [];
     let updated = 0;
     for (const a of prepared) {
       const old = existing.get(a.id);
@@ -91,7 +95,7 @@ export async function ingestAccounts(
         });
         continue;
       }
-      const change: Partial<AccountTable> = {};
+      const change: Partial<Insertable<AccountTable>> = {};
       if (a.phone && a.phone.bidx !== old.phone_bidx) {
         change.phone_enc = cipher.encrypt(PHONE_FIELD, a.id, a.phone.e164);
         change.phone_bidx = a.phone.bidx;
@@ -110,14 +114,22 @@ export async function ingestAccounts(
         .execute();
       updated += 1;
     }
+    // A concurrent batch may have inserted the same new id since we looked: its
+    // row stands and ours counts as unchanged, instead of failing the batch.
+    let inserted = 0;
     for (const part of chunks(inserts, 500)) {
-      await tx.insertInto('accounts').values(part).execute();
+      const res = await tx
+        .insertInto('accounts')
+        .values(part)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      inserted += Number(res.numInsertedOrUpdatedRows ?? 0);
     }
     const result = {
       received: items.length,
-      inserted: inserts.length,
+      inserted,
       updated,
-      unchanged: items.length - inserts.length - updated,
+      unchanged: items.length - inserted - updated,
     };
     await appendAudit(tx, actor, { action: 'accounts.ingest', subjectType: 'batch', details: result }, now);
     return result;
@@ -185,7 +197,7 @@ export async function findAccountsByPhone(db: Db, cipher: PersonalDataCipher, ph
   return rows.map(toAccountView);
 }
 
-function toAccountView(row: AccountTable): AccountView {
+function toAccountView(row: Selectable<AccountTable>): AccountView {
   const iso = (t: number) => new Date(Number(t)).toISOString();
   return {
     id: row.id,
@@ -196,6 +208,8 @@ function toAccountView(row: AccountTable): AccountView {
     createdAt: row.created_at === null ? null : iso(row.created_at),
     firstSeenAt: iso(row.first_seen_at),
     updatedAt: iso(row.updated_at),
+    status: row.status,
+    suspendedUntil: row.suspended_until === null ? null : iso(row.suspended_until),
   };
 }
 

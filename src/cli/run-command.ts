@@ -3,6 +3,7 @@ import { type Context, closeContext, createContext } from '../context.js';
 import { isStoreUnavailable } from '../db/store-errors.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../logging.js';
+import { PolicyError } from '../policy/policy.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, store: 3 } as const;
 
@@ -19,6 +20,10 @@ export function configOrExit(overrides: Partial<Config> = {}): Config {
 export function fail(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`custos: configuration error: ${error.message}\n`);
+    process.exit(EXIT.config);
+  }
+  if (error instanceof PolicyError) {
+    process.stderr.write(`custos: ${error.message}\n`);
     process.exit(EXIT.config);
   }
   if (isStoreUnavailable(error) || (error instanceof AppError && error.code === 'store_unavailable')) {

@@ -6,5 +6,6 @@ export function columnTypes(db: Kysely<any>) {
   return {
     postgres,
     bytes: (postgres ? 'bytea' : 'blob') as 'bytea',
+    double: (postgres ? 'double precision' : 'real') as 'real',
   };
 }

@@ -27,6 +27,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** Where the data lives, without credentials (for logs and `readyz`). */
   readonly description: string;
+  /** The PostgreSQL schema this store is confined to, when one was given. */
+  readonly schema?: string;
   /** Throws when the store cannot answer a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -119,6 +121,7 @@ async function openPostgres(url: string, poolSize: number, schema?: string): Pro
     db,
     dialect: 'postgres',
     description: `postgres:${safeUrl.host}${safeUrl.pathname}${schema ? `#${schema}` : ''}`,
+    schema,
     async ping() {
       await sql`select 1`.execute(db);
     },

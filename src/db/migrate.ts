@@ -1,5 +1,6 @@
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import * as foundation from './migrations/20261128T120000_foundation.js';
+import * as noticeAndAction from './migrations/20261128T130000_notice_and_action.js';
 import type { Store } from './database.js';
 
 /**
@@ -8,6 +9,7 @@ import type { Store } from './database.js';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '20261128T120000_foundation': foundation,
+  '20261128T130000_notice_and_action': noticeAndAction,
 };
 
 /** Brings the store's schema up to date; safe to run while another process runs. */
@@ -15,6 +17,8 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => MIGRATIONS },
+    // Kysely looks for its bookkeeping tables across all schemas unless told which one.
+    ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) throw result.error;

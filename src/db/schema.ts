@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Row types of every table. They stay inside the data layer: repositories map
  * them to domain views before anything leaves a service. Times are epoch
@@ -43,6 +45,9 @@ export interface AccountTable {
   created_at: number | null;
   first_seen_at: number;
   updated_at: number;
+  /** Enforcement state: 'active' | 'suspended' | 'banned'. */
+  status: Generated<string>;
+  suspended_until: number | null;
 }
 
 export interface SessionTable {
@@ -87,7 +92,181 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface ContentTable {
+  id: string;
+  account_id: string;
+  chat_id: string | null;
+  kind: 'text' | 'image';
+  text: string | null;
+  image: Buffer | null;
+  media_ref: string | null;
+  image_sha256: string | null;
+  image_md5: string | null;
+  is_public: number;
+  language: string | null;
+  /** 'visible' | 'removed' | 'restricted' */
+  state: string;
+  /** Hash of the stored fields, to tell a re-sent item from an edited one. */
+  fingerprint: string;
+  created_at: number;
+  received_at: number;
+}
+
+export interface CaseTable {
+  id: string;
+  subject_type: 'content' | 'account';
+  subject_id: string;
+  account_id: string;
+  status: 'open' | 'closed';
+  queue: string;
+  category: string;
+  severity: number;
+  language: string | null;
+  is_public: number;
+  report_count: number;
+  reporter_count: number;
+  reporter_weight: number;
+  trusted_count: number;
+  proposed_action: string | null;
+  rank: number;
+  claimed_by: string | null;
+  claim_expires_at: number | null;
+  decision_id: string | null;
+  created_at: number;
+  updated_at: number;
+  closed_at: number | null;
+}
+
+export interface ReportTable {
+  id: string;
+  case_id: string;
+  subject_type: 'content' | 'account';
+  subject_id: string;
+  category: string;
+  explanation: string | null;
+  /** 'public' | 'platform' | 'trusted_flagger' */
+  source: string;
+  reporter_token_id: string | null;
+  reporter_account_id: string | null;
+  reporter_email_enc: Buffer | null;
+  /** Keyed hash identifying the reporter (distinct counts, weight), never the identity. */
+  reporter_key: string;
+  /** Keyed hash of the client address of a public report, for rate limits. */
+  client_key: string | null;
+  weight: number;
+  access_key_hash: string;
+  status: 'open' | 'resolved';
+  outcome: string | null;
+  created_at: number;
+  resolved_at: number | null;
+}
+
+export interface ReporterStatsTable {
+  reporter_key: string;
+  actioned: number;
+  dismissed: number;
+  updated_at: number;
+}
+
+export interface ModerationEventTable {
+  id: string;
+  case_id: string | null;
+  subject_type: string;
+  subject_id: string;
+  account_id: string;
+  type: string;
+  actor_id: string;
+  actor_role: string;
+  payload: string;
+  created_at: number;
+}
+
+export interface DecisionTable {
+  id: string;
+  case_id: string;
+  subject_type: 'content' | 'account';
+  subject_id: string;
+  account_id: string;
+  /** JSON array of {type, until?}. */
+  actions: string;
+  category: string;
+  ground: 'illegal' | 'terms';
+  explanation: string;
+  decided_by: string;
+  /** 'none' | 'partial' | 'full' */
+  automation: string;
+  policy_version: string;
+  /** JSON: the DSA statement of reasons, or null for a dismissal. */
+  statement: string | null;
+  /** 'in_effect' | 'reversed' */
+  status: string;
+  created_at: number;
+  reversed_at: number | null;
+}
+
+export interface ViolationTable {
+  id: string;
+  account_id: string;
+  decision_id: string;
+  category: string;
+  ground: string;
+  /** 'confirmed' | 'overturned' */
+  status: string;
+  created_at: number;
+  strike_expires_at: number;
+  overturned_at: number | null;
+}
+
+export interface AppealTable {
+  id: string;
+  decision_id: string;
+  account_id: string;
+  text: string;
+  /** 'open' | 'upheld' | 'overturned' */
+  status: string;
+  decided_by: string;
+  filed_at: number;
+  resolved_by: string | null;
+  resolution: string | null;
+  resolved_at: number | null;
+}
+
+export interface WebhookEndpointTable {
+  id: string;
+  url: string;
+  secret_enc: Buffer;
+  /** JSON array of event types, or ["*"]. */
+  events: string;
+  active: number;
+  created_at: number;
+}
+
+export interface WebhookOutboxTable {
+  id: string;
+  endpoint_id: string;
+  event_type: string;
+  payload: string;
+  /** 'pending' | 'delivered' | 'dead' */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
+  content: ContentTable;
+  cases: CaseTable;
+  reports: ReportTable;
+  reporter_stats: ReporterStatsTable;
+  moderation_events: ModerationEventTable;
+  decisions: DecisionTable;
+  violations: ViolationTable;
+  appeals: AppealTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_outbox: WebhookOutboxTable;
   authorities: AuthorityTable;
   api_tokens: ApiTokenTable;
   accounts: AccountTable;

@@ -33,7 +33,7 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     if (!access) return;
     const header = request.headers.authorization;
     if (header === undefined) {
-      if (access === 'public') return;
+      if (access === 'public' || access.anonymous) return;
       throw new AppError('unauthenticated', 'Send a token: Authorization: Bearer <token>.');
     }
     const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header);

@@ -7,7 +7,8 @@ export function isRole(value: string): value is Role {
 }
 
 /**
- * Who may call a route: a list of roles, or `public` (anyone, token or not).
+ * Who may call a route: a list of roles (with `anonymous: true`, callers without
+ * a token too), or `public` (anyone, token or not).
  * Every /v1 route must declare one; the server refuses to start otherwise.
  */
-export type Access = { roles: readonly Role[] } | 'public';
+export type Access = { roles: readonly Role[]; anonymous?: boolean } | 'public';

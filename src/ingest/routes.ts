@@ -5,6 +5,7 @@ import { actorOf } from '../http/auth.js';
 import { CountryCode, DateTime, ExternalId, errors, rolesNote } from '../http/schemas.js';
 import { ingestAccounts } from '../accounts/service.js';
 import { ingestSessions } from '../sessions/service.js';
+import { ingestContent } from '../content/service.js';
 import type { Role } from '../identity/roles.js';
 
 /** Largest ingest batch (SPEC.md); beyond it the answer is 413. */
@@ -58,6 +59,42 @@ const SessionsResult = Type.Object({
   duplicates: Type.Integer({ description: 'Items already stored (re-sent)' }),
 });
 
+const ContentItem = Type.Object(
+  {
+    id: ExternalId("The platform's message or post id"),
+    accountId: ExternalId('The author'),
+    chatId: Type.Optional(ExternalId('The chat, group or channel')),
+    kind: Type.Union([Type.Literal('text'), Type.Literal('image')]),
+    text: Type.Optional(Type.String({ maxLength: 100_000 })),
+    imageBase64: Type.Optional(Type.String({ maxLength: 7_000_000, pattern: '^[A-Za-z0-9+/]*={0,2}$' })),
+    mediaRef: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 500, description: "The platform's media reference" }),
+    ),
+    createdAt: DateTime('When it was posted'),
+    public: Type.Optional(Type.Boolean({ description: 'Posted in a public channel or group' })),
+    language: Type.Optional(
+      Type.String({ pattern: '^[a-z]{2,3}$', description: 'ISO 639 code, when the platform knows it' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ContentBody = Type.Object(
+  { items: Type.Array(ContentItem, { minItems: 1, maxItems: MAX_BATCH }) },
+  { additionalProperties: false },
+);
+
+const Verdict = Type.Object({
+  action: Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('remove')]),
+  category: Type.Optional(Type.String()),
+  score: Type.Optional(Type.Number()),
+  signals: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+});
+
+const ContentResult = Type.Object({
+  results: Type.Array(Type.Object({ id: Type.String(), status: Type.String(), verdict: Verdict })),
+});
+
 /** Platform ingest: accounts and login sessions, in atomic, idempotent batches. */
 export const ingestRoutes =
   (ctx: Context): FastifyPluginAsync =>
@@ -93,5 +130,23 @@ export const ingestRoutes =
         ingestSessions(ctx.store.db, ctx.cipher, actorOf(request), request.body.sessions, {
           retentionDays: ctx.config.sessionRetentionDays,
         }),
+    );
+
+    app.post<{ Body: Static<typeof ContentBody> }>(
+      '/content',
+      {
+        config: { access: { roles: PLATFORM } },
+        schema: {
+          tags: ['ingest'],
+          summary: 'Store content items (atomic; idempotent) and answer a verdict per item',
+          description: `${rolesNote(PLATFORM)} No scanner is configured yet, so every verdict is allow with no signals.`,
+          body: ContentBody,
+          response: { 200: ContentResult, ...errors(400, 413, 422, 503) },
+        },
+      },
+      async (request) => {
+        const stored = await ingestContent(ctx.store.db, actorOf(request), request.body.items);
+        return { results: stored.map((r) => ({ ...r, verdict: { action: 'allow' as const, signals: [] } })) };
+      },
     );
   };

@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { purgeExpiredSessions } from '../retention/purge.js';
+import { deliverDue } from '../webhooks/delivery.js';
 
 export interface Workers {
   stop(): Promise<void>;
@@ -17,6 +18,17 @@ export function startWorkers(ctx: Context): Workers {
       run: async () => {
         const result = await purgeExpiredSessions(ctx.store.db, ctx.config.sessionRetentionDays);
         if (result.deleted > 0) ctx.logger.info({ job: 'retention', ...result }, 'purged expired sessions');
+      },
+    },
+    {
+      name: 'webhooks',
+      intervalMs: ctx.config.webhookPollMs,
+      run: async () => {
+        // Keep going while full rounds come back, so a backlog drains quickly.
+        for (let i = 0; i < 20; i++) {
+          const round = await deliverDue(ctx);
+          if (round.attempted < 50) break;
+        }
       },
     },
   ];

@@ -1,0 +1,316 @@
+import crypto from 'node:crypto';
+import type { Context } from '../context.js';
+import type { Tx } from '../db/database.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { newId } from '../ids.js';
+import { appendAudit } from '../audit/service.js';
+import type { Actor } from '../audit/actor.js';
+import { recordEvent } from '../moderation/events.js';
+import { rank } from '../cases/priority.js';
+import type { CategoryCode } from '../policy/policy.js';
+
+export type ReportSubject = { contentId: string } | { accountId: string };
+
+export interface ReportInput {
+  subject: ReportSubject;
+  category: CategoryCode;
+  explanation?: string;
+  reporter?: { accountId?: string; email?: string };
+}
+
+export interface ReportReceipt {
+  id: string;
+  caseId: string;
+  status: 'open';
+  accessKey: string;
+}
+
+export interface ReportStatusView {
+  id: string;
+  status: 'open' | 'resolved';
+  outcome: 'action_taken' | 'no_action' | null;
+  category: string;
+  createdAt: string;
+  resolvedAt: string | null;
+}
+
+const HOUR = 3_600_000;
+export const REPORTER_EMAIL_FIELD = 'reports.reporter_email';
+
+/**
+ * Files a report and folds it into the subject's open case (opening one if there
+ * is none). Public reports are limited per client address and per subject in a
+ * sliding hour, counted in the store so the limit holds across processes.
+ * The reporter's identity is kept only as a keyed hash (for distinct counts and
+ * the reporter's weight) and, for an e-mail, encrypted.
+ */
+export async function fileReport(
+  ctx: Context,
+  actor: Actor,
+  input: ReportInput,
+  clientAddress: string,
+  now = Date.now(),
+): Promise<ReportReceipt> {
+  const policy = ctx.policy;
+  const limits = policy.document.moderation.reports;
+  const category = policy.category(input.category);
+  if (!category)
+    throw new AppError('validation_failed', 'Unknown category.', [
+      { path: '/category', code: 'unknown_category', message: 'not in the taxonomy' },
+    ]);
+  const source =
+    actor.role === 'trusted_flagger' ? 'trusted_flagger' : actor.role === 'platform' ? 'platform' : 'public';
+  const reporterKey = ctx.cipher.blindIndex('reporter', reporterIdentity(actor, input, clientAddress));
+  const clientKey = source === 'public' ? ctx.cipher.blindIndex('client', clientAddress) : null;
+  const accessKey = crypto.randomBytes(24).toString('base64url');
+  const reportId = newId('rep');
+
+  return ctx.store.db.transaction().execute(async (tx) => {
+    const subject = await loadSubject(tx, input.subject);
+    if (source === 'public') {
+      const byClient = await tx
+        .selectFrom('reports')
+        .select(tx.fn.countAll<number>().as('n'))
+        .where('client_key', '=', clientKey)
+        .where('created_at', '>', now - HOUR)
+        .executeTakeFirstOrThrow();
+      if (Number(byClient.n) >= limits.publicPerAddressPerHour) {
+        throw new AppError('rate_limited', 'Too many reports from this address; try again later.');
+      }
+      const bySubject = await tx
+        .selectFrom('reports')
+        .select(tx.fn.countAll<number>().as('n'))
+        .where('subject_type', '=', subject.type)
+        .where('subject_id', '=', subject.id)
+        .where('source', '=', 'public')
+        .where('created_at', '>', now - HOUR)
+        .executeTakeFirstOrThrow();
+      if (Number(bySubject.n) >= limits.publicPerSubjectPerHour) {
+        throw new AppError('rate_limited', 'This subject has received many reports already; it is being reviewed.');
+      }
+    }
+    const weight =
+      source === 'trusted_flagger'
+        ? limits.trustedFlaggerWeight
+        : await reporterWeight(tx, reporterKey, limits.minimumReporterWeight);
+
+    let open = await tx
+      .selectFrom('cases')
+      .selectAll()
+      .where('subject_type', '=', subject.type)
+      .where('subject_id', '=', subject.id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    let caseId: string;
+    if (!open) {
+      caseId = newId('case');
+      const inputs = {
+        severity: category.severity,
+        reporterWeight: weight,
+        trustedCount: source === 'trusted_flagger' ? 1 : 0,
+        isPublic: subject.isPublic,
+        proposed: false,
+      };
+      const inserted = await tx
+        .insertInto('cases')
+        .values({
+          id: caseId,
+          subject_type: subject.type,
+          subject_id: subject.id,
+          account_id: subject.accountId,
+          status: 'open',
+          queue: category.queue ?? 'main',
+          category: input.category,
+          severity: category.severity,
+          language: subject.language,
+          is_public: subject.isPublic ? 1 : 0,
+          report_count: 1,
+          reporter_count: 1,
+          reporter_weight: weight,
+          trusted_count: inputs.trustedCount,
+          proposed_action: null,
+          rank: rank(inputs, now),
+          claimed_by: null,
+          claim_expires_at: null,
+          decision_id: null,
+          created_at: now,
+          updated_at: now,
+          closed_at: null,
+        })
+        .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', 'open').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
+        await recordEvent(
+          tx,
+          actor,
+          {
+            type: 'case.opened',
+            caseId,
+            subjectType: subject.type,
+            subjectId: subject.id,
+            accountId: subject.accountId,
+            payload: { source: 'report' },
+          },
+          now,
+        );
+      } else {
+        // Another report opened the case between our look and our insert.
+        open = await tx
+          .selectFrom('cases')
+          .selectAll()
+          .where('subject_type', '=', subject.type)
+          .where('subject_id', '=', subject.id)
+          .where('status', '=', 'open')
+          .executeTakeFirstOrThrow();
+      }
+    }
+    if (open) {
+      caseId = open.id;
+      const repeat = await tx
+        .selectFrom('reports')
+        .select('id')
+        .where('case_id', '=', open.id)
+        .where('reporter_key', '=', reporterKey)
+        .executeTakeFirst();
+      const worse = category.severity > open.severity;
+      const next = {
+        severity: worse ? category.severity : open.severity,
+        reporterWeight: Number(open.reporter_weight) + (repeat ? 0 : weight),
+        trustedCount: open.trusted_count + (source === 'trusted_flagger' && !repeat ? 1 : 0),
+        isPublic: open.is_public === 1,
+        proposed: open.proposed_action !== null,
+      };
+      await tx
+        .updateTable('cases')
+        .set({
+          report_count: open.report_count + 1,
+          reporter_count: open.reporter_count + (repeat ? 0 : 1),
+          reporter_weight: next.reporterWeight,
+          trusted_count: next.trustedCount,
+          severity: next.severity,
+          ...(worse ? { category: input.category, queue: category.queue ?? open.queue } : {}),
+          rank: rank(next, Number(open.created_at)),
+          updated_at: now,
+        })
+        .where('id', '=', open.id)
+        .execute();
+    }
+    await tx
+      .insertInto('reports')
+      .values({
+        id: reportId,
+        case_id: caseId!,
+        subject_type: subject.type,
+        subject_id: subject.id,
+        category: input.category,
+        explanation: input.explanation ?? null,
+        source,
+        reporter_token_id: actor.role === 'public' ? null : actor.id,
+        reporter_account_id: input.reporter?.accountId ?? null,
+        reporter_email_enc: input.reporter?.email
+          ? ctx.cipher.encrypt(REPORTER_EMAIL_FIELD, reportId, input.reporter.email)
+          : null,
+        reporter_key: reporterKey,
+        client_key: clientKey,
+        weight,
+        access_key_hash: hashKey(accessKey),
+        status: 'open',
+        outcome: null,
+        created_at: now,
+        resolved_at: null,
+      })
+      .execute();
+    await recordEvent(
+      tx,
+      actor,
+      {
+        type: 'report.received',
+        caseId: caseId!,
+        subjectType: subject.type,
+        subjectId: subject.id,
+        accountId: subject.accountId,
+        payload: { reportId, category: input.category, source, weight },
+      },
+      now,
+    );
+    await appendAudit(
+      tx,
+      actor,
+      {
+        action: 'report.create',
+        subjectType: 'report',
+        subjectId: reportId,
+        details: { caseId: caseId!, category: input.category, source },
+      },
+      now,
+    );
+    return { id: reportId, caseId: caseId!, status: 'open' as const, accessKey };
+  });
+}
+
+/** A report's status for whoever holds its access key; a wrong key is a 404, like a wrong id. */
+export async function reportStatus(ctx: Context, id: string, accessKey: string): Promise<ReportStatusView> {
+  const row = await ctx.store.db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst();
+  const given = Buffer.from(hashKey(accessKey), 'hex');
+  if (!row || !crypto.timingSafeEqual(given, Buffer.from(row.access_key_hash, 'hex')))
+    throw new NotFoundError('Report');
+  return {
+    id: row.id,
+    status: row.status,
+    outcome: row.outcome as ReportStatusView['outcome'],
+    category: row.category,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    resolvedAt: row.resolved_at === null ? null : new Date(Number(row.resolved_at)).toISOString(),
+  };
+}
+
+function hashKey(key: string): string {
+  return crypto.createHash('sha256').update(key).digest('hex');
+}
+
+function reporterIdentity(actor: Actor, input: ReportInput, clientAddress: string): string {
+  if (actor.role === 'trusted_flagger') return `tf:${actor.id}`;
+  if (input.reporter?.accountId) return `acct:${input.reporter.accountId}`;
+  if (input.reporter?.email) return `email:${input.reporter.email.trim().toLowerCase()}`;
+  if (actor.role === 'platform') return `platform:${actor.id}`;
+  return `addr:${clientAddress}`;
+}
+
+/**
+ * A reporter's weight falls as their reports are dismissed: (actioned + 1) /
+ * (actioned + dismissed + 1), i.e. Laplace's rule of succession on "this
+ * reporter's reports lead to action", floored so nobody is silenced entirely.
+ */
+async function reporterWeight(tx: Tx, reporterKey: string, floor: number): Promise<number> {
+  const stats = await tx
+    .selectFrom('reporter_stats')
+    .selectAll()
+    .where('reporter_key', '=', reporterKey)
+    .executeTakeFirst();
+  if (!stats) return 1;
+  return Math.max(floor, Math.min(1, (stats.actioned + 1) / (stats.actioned + stats.dismissed + 1)));
+}
+
+export interface Subject {
+  type: 'content' | 'account';
+  id: string;
+  accountId: string;
+  isPublic: boolean;
+  language: string | null;
+}
+
+/** The reported thing, or 404 `not_found` when the platform never sent it. */
+export async function loadSubject(tx: Tx, subject: ReportSubject): Promise<Subject> {
+  if ('contentId' in subject) {
+    const c = await tx
+      .selectFrom('content')
+      .select(['id', 'account_id', 'is_public', 'language'])
+      .where('id', '=', subject.contentId)
+      .executeTakeFirst();
+    if (!c) throw new AppError('not_found', 'No such content.', { subject: 'contentId' });
+    return { type: 'content', id: c.id, accountId: c.account_id, isPublic: c.is_public === 1, language: c.language };
+  }
+  const a = await tx.selectFrom('accounts').select(['id']).where('id', '=', subject.accountId).executeTakeFirst();
+  if (!a) throw new AppError('not_found', 'No such account.', { subject: 'accountId' });
+  return { type: 'account', id: a.id, accountId: a.id, isPublic: false, language: null };
+}
