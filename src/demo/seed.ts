@@ -9,6 +9,7 @@ import { createAuthority } from '../authorities/service.js';
 import { authenticate, createToken } from '../identity/tokens.js';
 import type { Role } from '../identity/roles.js';
 import { type SessionInput, ingestSessions } from '../sessions/service.js';
+import { seedModeration } from './moderation-seed.js';
 
 export const DEMO_TOKENS_FILE = 'demo-tokens.json';
 export const DEMO_AUTHORITY_KEY_FILE = 'demo-authority-key.json';
@@ -136,6 +137,28 @@ export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now(
     }
     fs.writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   }
+  const actorFor = async (name: string, role: Role) => {
+    const row = await db
+      .selectFrom('api_tokens')
+      .select('id')
+      .where('name', '=', `demo ${name}`)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirstOrThrow();
+    return { id: row.id, role };
+  };
+  const demoAccounts = Array.from({ length: accountCount }, (_, i) => `demo-${String(i + 1).padStart(4, '0')}`);
+  await seedModeration(
+    ctx,
+    {
+      moderator: await actorFor('moderator', 'moderator'),
+      platform: await actorFor('platform', 'platform'),
+      trustedFlagger: await actorFor('trusted_flagger', 'trusted_flagger'),
+    },
+    demoAccounts,
+    rand,
+    now,
+  );
   const accounts = await db.selectFrom('accounts').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return { accounts: Number(accounts.n), sessions: sessionCount, tokensFile, seeded: !already };
 }

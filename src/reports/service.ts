@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import type { Tx } from '../db/database.js';
 import { AppError, NotFoundError } from '../errors.js';
@@ -137,7 +138,7 @@ export async function fileReport(
           updated_at: now,
           closed_at: null,
         })
-        .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', 'open').doNothing())
+        .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
         await recordEvent(
