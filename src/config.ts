@@ -28,6 +28,13 @@ export interface Config {
   readonly retentionIntervalMs: number;
   /** How long SQLite waits for a lock before the request fails with 503. */
   readonly sqliteBusyTimeoutMs: number;
+  /**
+   * SQLite's `synchronous` in WAL mode. NORMAL (default): a commit survives a
+   * crash of the process, and the last commits may be lost on power loss; FULL
+   * survives power loss too, at one fsync per commit (about 170 commits/s on the
+   * reference machine against 7,000).
+   */
+  readonly sqliteSynchronous: 'NORMAL' | 'FULL';
   /** Size of the PostgreSQL connection pool. */
   readonly pgPoolSize: number;
   /** Policy file (YAML or JSON); the shipped `policy/current.yaml` when unset. */
@@ -63,6 +70,7 @@ const VARIABLES = [
   'CUSTOS_SESSION_RETENTION_DAYS',
   'CUSTOS_RETENTION_INTERVAL_MS',
   'CUSTOS_SQLITE_BUSY_TIMEOUT_MS',
+  'CUSTOS_SQLITE_SYNCHRONOUS',
   'CUSTOS_PG_POOL_SIZE',
   'CUSTOS_POLICY_FILE',
   'CUSTOS_WEBHOOK_TIMEOUT_MS',
@@ -116,6 +124,14 @@ function databaseUrl(raw: RawEnv): string | undefined {
   return value;
 }
 
+function oneOf<T extends string>(raw: RawEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const value = raw[name];
+  if (value === undefined) return fallback;
+  const upper = value.toUpperCase() as T;
+  if (!allowed.includes(upper)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
+  return upper;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Validates raw values and returns the frozen configuration. */
@@ -135,6 +151,7 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     sessionRetentionDays: integer(raw, 'CUSTOS_SESSION_RETENTION_DAYS', 365, 1, 36500),
     retentionIntervalMs: integer(raw, 'CUSTOS_RETENTION_INTERVAL_MS', 60 * 60 * 1000, 1000, 7 * 86400000),
     sqliteBusyTimeoutMs: integer(raw, 'CUSTOS_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600000),
+    sqliteSynchronous: oneOf(raw, 'CUSTOS_SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
     pgPoolSize: integer(raw, 'CUSTOS_PG_POOL_SIZE', 10, 1, 1000),
     policyFile: raw.CUSTOS_POLICY_FILE ? path.resolve(raw.CUSTOS_POLICY_FILE) : undefined,
     webhookTimeoutMs: integer(raw, 'CUSTOS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),

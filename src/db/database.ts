@@ -72,17 +72,21 @@ export interface OpenStoreOptions {
 export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
   return config.databaseUrl
     ? openPostgres(config.databaseUrl, config.pgPoolSize, options.pgSchema)
-    : openSqlite(options.sqliteFile ?? path.join(config.dataDir, 'custos.sqlite'), config.sqliteBusyTimeoutMs);
+    : openSqlite(
+        options.sqliteFile ?? path.join(config.dataDir, 'custos.sqlite'),
+        config.sqliteBusyTimeoutMs,
+        config.sqliteSynchronous,
+      );
 }
 
-function openSqlite(file: string, busyTimeoutMs: number): Store {
+function openSqlite(file: string, busyTimeoutMs: number, synchronous: 'NORMAL' | 'FULL'): Store {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   let handle: BetterSqlite3.Database;
   try {
     handle = new BetterSqlite3(file, { timeout: busyTimeoutMs });
     handle.pragma('journal_mode = WAL');
-    // FULL: a committed batch survives a power cut, not only a process crash.
-    handle.pragma('synchronous = FULL');
+    // See Config.sqliteSynchronous for the durability trade-off.
+    handle.pragma(`synchronous = ${synchronous}`);
     handle.pragma('foreign_keys = ON');
   } catch (error) {
     throw new StoreUnavailableError(error);
