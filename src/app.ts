@@ -4,9 +4,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Context } from './context.js';
 import { installAuth } from './http/auth.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { errorBody, installErrorHandling } from './http/error-handler.js';
+import { AppError } from './errors.js';
 import { validatorCompiler } from './http/validation.js';
 import { newId } from './ids.js';
+import { scrubPersonalData } from './logging.js';
 import { healthRoutes } from './health/routes.js';
 import { ingestRoutes } from './ingest/routes.js';
 import { accountRoutes } from './accounts/routes.js';
@@ -30,9 +32,20 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('req');
+      // An id shaped like an address or a phone number would end up in logs and the audit log.
+      return typeof given === 'string' && REQUEST_ID.test(given) && scrubPersonalData(given) === given
+        ? given
+        : newId('req');
     },
     trustProxy: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors the router raises before any route runs (an undecodable path) use the catalog too.
+    frameworkErrors: (_error, request, reply) => {
+      const mapped = new AppError('malformed_request', 'The request path could not be understood.');
+      reply.header('x-request-id', request.id);
+      // The reply is generic over every route's schema here; it is a plain JSON answer.
+      (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(mapped.status).send(errorBody(mapped));
+    },
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler);

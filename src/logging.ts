@@ -33,6 +33,8 @@ export function scrubPersonalData(text: string): string {
 
 function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubPersonalData(value);
+  // Errors keep their message, type and stack only through pino's serializer.
+  if (value instanceof Error) return scrubDeep(pino.stdSerializers.err(value), depth);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
   const out: Record<string, unknown> = {};
@@ -48,10 +50,15 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       base: { service: 'custos' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: {
-        err: (err: Error) => scrubDeep(pino.stdSerializers.err(err)) as ReturnType<typeof pino.stdSerializers.err>,
+        // The log formatter may already have turned the error into a plain, scrubbed object.
+        err: (err: Error) =>
+          (err instanceof Error ? scrubDeep(pino.stdSerializers.err(err)) : err) as ReturnType<
+            typeof pino.stdSerializers.err
+          >,
       },
       formatters: {
         log: (object) => scrubDeep(object) as Record<string, unknown>,
+        bindings: (bindings) => scrubDeep(bindings) as Record<string, unknown>,
       },
       hooks: {
         logMethod(args, method) {

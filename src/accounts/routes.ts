@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../context.js';
 import { ValidationError } from '../errors.js';
+import { scrubPersonalData } from '../logging.js';
 import { actorOf } from '../http/auth.js';
 import { DateTime, ExternalId, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
@@ -117,6 +118,16 @@ export const accountRoutes =
       async (request) => {
         const from = Date.parse(request.query.from);
         const to = Date.parse(request.query.to);
+        if (scrubPersonalData(request.query.purpose) !== request.query.purpose) {
+          // The purpose is kept forever in the append-only audit log.
+          throw new ValidationError([
+            {
+              path: '/querystring/purpose',
+              code: 'personal_data_in_purpose',
+              message: 'describe the purpose without phone numbers or IP addresses',
+            },
+          ]);
+        }
         if (!(from < to) || to - from > MAX_PERIOD_MS) {
           throw new ValidationError([
             { path: '/querystring/to', code: 'invalid_period', message: 'to must follow from, at most 366 days later' },

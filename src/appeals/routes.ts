@@ -41,7 +41,7 @@ export const appealRoutes =
   (ctx: Context): FastifyPluginAsync =>
   async (app) => {
     app.get<{ Querystring: Static<typeof Query> }>(
-      '/',
+      '',
       {
         config: { access: { roles: MODERATORS } },
         schema: {

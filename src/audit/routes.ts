@@ -35,7 +35,7 @@ export const auditRoutes =
   (ctx: Context): FastifyPluginAsync =>
   async (app) => {
     app.get<{ Querystring: Static<typeof Query> }>(
-      '/',
+      '',
       {
         config: { access: { roles: AUDITORS } },
         schema: {

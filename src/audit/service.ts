@@ -157,11 +157,14 @@ export async function verifyAudit(db: Db, pageSize = 5000): Promise<VerifyResult
     return {
       ok: false,
       entries: count,
-      badSeq: count + 1,
+      // Entries beyond the head were appended around the chain's lock: the first of them is bad.
+      badSeq: count > headSeq ? headSeq + 1 : count + 1,
       problem:
         headSeq > count
           ? `entries ${count + 1}..${headSeq} are missing (tail removed)`
-          : 'the chain head does not match the last entry',
+          : count > headSeq
+            ? `entry ${headSeq + 1} was appended without moving the chain head (forged)`
+            : `entry ${count} does not match the chain head`,
     };
   }
   return { ok: true, entries: count, headHash: prevHash };

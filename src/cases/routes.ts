@@ -72,7 +72,7 @@ export const caseRoutes =
   async (app) => {
     const access = { access: { roles: MODERATORS } };
     app.get<{ Querystring: Static<typeof Query> }>(
-      '/',
+      '',
       {
         config: access,
         schema: {

@@ -12,7 +12,7 @@ export const MASTER_KEY_FILE = 'master.key';
 export function loadMasterKey(dataDir: string, configured: Buffer | undefined): Buffer {
   if (configured) return configured;
   const file = path.join(dataDir, MASTER_KEY_FILE);
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     fs.writeFileSync(file, `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {

@@ -17,6 +17,20 @@ export class PersonalDataCipher {
   static readonly VERSION = 1;
   readonly #encKey: Buffer;
   readonly #indexKey: Buffer;
+  // Nonces come from a pool of CSPRNG bytes refilled 4 KiB at a time: one
+  // randomBytes call per value cost a third of the encryption time.
+  #pool = Buffer.alloc(0);
+  #poolOffset = 0;
+
+  #nonce(): Buffer {
+    if (this.#poolOffset + 12 > this.#pool.length) {
+      this.#pool = crypto.randomBytes(4096);
+      this.#poolOffset = 0;
+    }
+    const nonce = this.#pool.subarray(this.#poolOffset, this.#poolOffset + 12);
+    this.#poolOffset += 12;
+    return nonce;
+  }
 
   constructor(masterKey: Buffer) {
     if (masterKey.length !== 32) throw new Error('master key must be 32 bytes');
@@ -25,7 +39,7 @@ export class PersonalDataCipher {
   }
 
   encrypt(field: string, ownerId: string, plaintext: string): Buffer {
-    const nonce = crypto.randomBytes(12);
+    const nonce = this.#nonce();
     const cipher = crypto.createCipheriv('aes-256-gcm', this.#encKey, nonce);
     cipher.setAAD(aad(field, ownerId));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

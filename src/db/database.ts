@@ -80,7 +80,8 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 }
 
 function openSqlite(file: string, busyTimeoutMs: number, synchronous: 'NORMAL' | 'FULL'): Store {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // The data folder holds the database and the key: other local users keep out.
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let handle: BetterSqlite3.Database;
   try {
     handle = new BetterSqlite3(file, { timeout: busyTimeoutMs });
@@ -118,6 +119,10 @@ async function openPostgres(url: string, poolSize: number, schema?: string): Pro
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process. The next query reports it instead.
   pool.on('error', () => {});
+  // pg-pool drops its own listener from a client while it is checked out, and a
+  // connection that dies mid-query then emits 'error' with nobody listening,
+  // which would crash the process. The query itself still fails (and becomes 503).
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const safeUrl = new URL(url);
   safeUrl.password = '';
@@ -133,13 +138,16 @@ async function openPostgres(url: string, poolSize: number, schema?: string): Pro
       await db.destroy();
     },
   };
-  if (schema) {
-    try {
-      await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-    } catch (error) {
-      await db.destroy();
-      throw isStoreUnavailable(error) ? new StoreUnavailableError(error) : error;
+  try {
+    if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    else {
+      // Pin the migrator to the schema we actually write to (see migrate.ts).
+      const current = await sql<{ s: string }>`select current_schema() as s`.execute(db);
+      return { ...store, schema: current.rows[0]?.s ?? 'public' };
     }
+  } catch (error) {
+    await db.destroy();
+    throw isStoreUnavailable(error) ? new StoreUnavailableError(error) : error;
   }
   return store;
 }

@@ -1,7 +1,11 @@
-import { type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import * as foundation from './migrations/20261128T120000_foundation.js';
 import * as noticeAndAction from './migrations/20261128T130000_notice_and_action.js';
 import type { Store } from './database.js';
+
+interface Migration {
+  up(db: Kysely<any>): Promise<void>;
+}
 
 /**
  * Migrations are listed here rather than read from a folder, so they load the
@@ -12,15 +16,38 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T130000_notice_and_action': noticeAndAction,
 };
 
-/** Brings the store's schema up to date; safe to run while another process runs. */
+/**
+ * Brings the schema up to date; safe when several processes start at once.
+ *
+ * Kysely's own Migrator finds its bookkeeping tables by introspecting every
+ * schema of the database, which misfires when other schemas hold such tables
+ * and races with schemas being dropped. This one looks only at its own table,
+ * in the connection's schema, and applies each pending migration in its own
+ * transaction (DDL is transactional in both stores) under a lock: an advisory
+ * transaction lock in PostgreSQL, the write lock of BEGIN IMMEDIATE in SQLite.
+ */
 export async function migrateToLatest(store: Store): Promise<string[]> {
-  const migrator = new Migrator({
-    db: store.db,
-    provider: { getMigrations: async () => MIGRATIONS },
-    // Kysely looks for its bookkeeping tables across all schemas unless told which one.
-    ...(store.schema ? { migrationTableSchema: store.schema } : {}),
-  });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
-  if (result.error) throw result.error;
-  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const db = store.db as unknown as Kysely<any>;
+  try {
+    await sql`create table if not exists custos_migrations (name text primary key, applied_at bigint not null)`.execute(
+      db,
+    );
+  } catch (error) {
+    // Two processes creating it at the same instant: PostgreSQL reports the loser as a duplicate.
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42P07') throw error;
+  }
+  const applied: string[] = [];
+  for (const name of Object.keys(MIGRATIONS).sort()) {
+    const done = await db.transaction().execute(async (tx) => {
+      if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243019514)`.execute(tx);
+      const row = await tx.selectFrom('custos_migrations').select('name').where('name', '=', name).executeTakeFirst();
+      if (row) return false;
+      await (MIGRATIONS[name] as Migration).up(tx);
+      await tx.insertInto('custos_migrations').values({ name, applied_at: Date.now() }).execute();
+      return true;
+    });
+    if (done) applied.push(name);
+  }
+  return applied;
 }

@@ -40,7 +40,7 @@ export const tokenRoutes =
   (ctx: Context): FastifyPluginAsync =>
   async (app) => {
     app.post<{ Body: Static<typeof CreateBody> }>(
-      '/',
+      '',
       {
         config: { access: { roles: ADMIN } },
         schema: {
@@ -67,7 +67,7 @@ export const tokenRoutes =
     );
 
     app.get(
-      '/',
+      '',
       {
         config: { access: { roles: ADMIN } },
         schema: {
@@ -99,7 +99,7 @@ export const tokenRoutes =
 /** Who the presented token belongs to; lets clients check a token and its role. */
 export const meRoute = (): FastifyPluginAsync => async (app) => {
   app.get(
-    '/',
+    '',
     {
       config: { access: { roles: ROLES } },
       schema: {

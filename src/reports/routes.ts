@@ -53,13 +53,13 @@ export const reportRoutes =
   (ctx: Context): FastifyPluginAsync =>
   async (app) => {
     app.post<{ Body: Static<typeof Body> }>(
-      '/',
+      '',
       {
         config: { access: { roles: REPORTERS, anonymous: true } },
         schema: {
           tags: ['reports'],
           summary: 'Report content or an account',
-          description: `Anyone without a token; roles: ${REPORTERS.join(', ')}. Without a token the report is public (rate-limited per address and per subject); ${REPORTERS.join(' and ')} tokens report on behalf of users or as trusted flaggers.`,
+          description: `${rolesNote(REPORTERS)} Callers without a token are admitted too: public reports, limited per client address and per subject.`,
           security: [{}, { bearer: [] }],
           body: Body,
           response: { 201: Receipt, ...errors(400, 404, 422, 429) },

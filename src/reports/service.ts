@@ -138,7 +138,9 @@ export async function fileReport(
           updated_at: now,
           closed_at: null,
         })
-        .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
+        .onConflict((oc) =>
+          oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing(),
+        )
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
         await recordEvent(

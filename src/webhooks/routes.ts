@@ -42,7 +42,7 @@ export const webhookRoutes =
   async (app) => {
     const access = { access: { roles: ADMIN } };
     app.post<{ Body: Static<typeof Body> }>(
-      '/',
+      '',
       {
         config: access,
         schema: {
@@ -59,7 +59,7 @@ export const webhookRoutes =
       async (request, reply) => reply.status(201).send(await createEndpoint(ctx, actorOf(request), request.body)),
     );
     app.get(
-      '/',
+      '',
       {
         config: access,
         schema: {

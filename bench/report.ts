@@ -1,0 +1,388 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Dialect } from '../src/db/database.js';
+import { INGEST_TARGET, type IngestResult } from './session-ingest.js';
+import { LOOKUP_TARGET, type LookupResult } from './session-lookup.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+export const DOC_FILE = path.join(ROOT, 'docs', 'BENCHMARKS.md');
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+}
+
+/** What was measured and how busy the machine was meanwhile. */
+export interface RunInfo {
+  /** `git describe --always --dirty` of the code measured. */
+  code: string;
+  /** 1-minute load average at the start and the end of the run (the machine has `cores` cores). */
+  loadAverage: { start: number; end: number };
+  seconds: number;
+}
+
+/** One day's figures: `bench/results/<date>.json`. Small on purpose, so it can be committed. */
+export interface ResultsFile {
+  date: string;
+  updatedAt: string;
+  machine: Machine;
+  run: RunInfo;
+  benchmarks: {
+    ingest?: IngestResult[];
+    lookup?: LookupResult[];
+  };
+}
+
+export type BenchmarkName = keyof ResultsFile['benchmarks'];
+
+export function describeMachine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
+}
+
+export function describeCode(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function loadAverage(): number {
+  return Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+}
+
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+// ---------------------------------------------------------------- formatting
+
+const int = (n: number) => Math.round(n).toLocaleString('en');
+const pct = (ratio: number) => `${Math.round(ratio * 100)} %`;
+const ms = (v: number) => (v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const storeName = (d: Dialect) => (d === 'sqlite' ? 'SQLite' : 'PostgreSQL');
+const mib = (bytes: number) => `${int(bytes / 2 ** 20)} MiB`;
+
+function textTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const align = headers.map((_, c) => (c === 0 ? '---' : '--:'));
+  return [headers, align, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+const INGEST_HEADERS = ['store', 'raw insert', 'service', 'HTTP API', 'service/raw', 'HTTP/raw', 'target'];
+
+function ingestRows(results: IngestResult[]): string[][] {
+  return results.map((r) => [
+    r.storeVersion,
+    `${int(r.rowsPerSecond.raw)}/s`,
+    `${int(r.rowsPerSecond.service)}/s`,
+    `${int(r.rowsPerSecond.http)}/s`,
+    pct(r.ratios.serviceToRaw),
+    pct(r.ratios.httpToRaw),
+    r.targetMet ? 'met' : 'NOT MET',
+  ]);
+}
+
+const LOOKUP_HEADERS = ['store', 'select 1', 'indexed query', 'sessionsInPeriod', 'readPersonalData', 'rows', 'target'];
+
+function lookupRows(results: LookupResult[], bold = false): string[][] {
+  const b = (s: string) => (bold ? `**${s}**` : s);
+  const verdict = (met: boolean) => (met ? 'met' : bold ? '**not met**' : 'NOT MET');
+  return results.map((r) => [
+    `${r.storeVersion}, ${int(r.rows)} sessions`,
+    `${ms(r.latencyMs.select1.p50)} / ${ms(r.latencyMs.select1.p99)}`,
+    `${ms(r.latencyMs.query.p50)} / ${ms(r.latencyMs.query.p99)}`,
+    b(`${ms(r.latencyMs.sessionsInPeriod.p50)} / ${ms(r.latencyMs.sessionsInPeriod.p99)}`),
+    `${ms(r.latencyMs.readPersonalData.p50)} / ${ms(r.latencyMs.readPersonalData.p99)}`,
+    String(r.meanRowsReturned),
+    [
+      `sessionsInPeriod ${verdict(r.targetMet.sessionsInPeriod)}`,
+      `readPersonalData ${verdict(r.targetMet.readPersonalData)}`,
+    ].join(bold ? '; ' : ', '),
+  ]);
+}
+
+/** The text printed to stdout after a benchmark. */
+export function formatIngest(results: IngestResult[]): string {
+  const o = results[0]?.options;
+  const lines = [
+    `Session ingest, rows/s (median of ${o?.samples} samples of ${int((o?.batchSize ?? 0) * (o?.batchesPerSample ?? 0))} rows, batches of ${int(o?.batchSize ?? 0)}); target service >= ${pct(INGEST_TARGET.serviceToRaw)} of raw`,
+    textTable(INGEST_HEADERS, ingestRows(results)),
+    ...results.map(
+      (r) =>
+        `  ${storeName(r.store)}: samples raw ${r.samples.raw.map(int).join(', ')} | service ${r.samples.service.map(int).join(', ')} | http ${r.samples.http.map(int).join(', ')}; prepare alone (no DB) ${int(r.preparePerSecond)}/s`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export function formatLookup(results: LookupResult[]): string {
+  const o = results[0]?.options;
+  return [
+    `Session lookup, one account's sessions in a ${o?.periodDays}-day period, p50 / p99 ms over ${int(o?.lookups ?? 0)} random accounts; target p99 <= ${LOOKUP_TARGET.p99Ms} ms`,
+    textTable(LOOKUP_HEADERS, lookupRows(results)),
+    ...results.map(
+      (r) =>
+        `  ${storeName(r.store)}: loaded in ${r.fillSeconds} s, ${mib(r.storeBytes)}; plan: ${r.plan}; max sessionsInPeriod ${ms(r.latencyMs.sessionsInPeriod.max)} ms`,
+    ),
+  ].join('\n');
+}
+
+export function formatMachine(m: Machine): string {
+  return `${today()} · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · ${m.os} · Node ${m.node}`;
+}
+
+// ---------------------------------------------------------------- results files
+
+function sameStore<T extends { store: Dialect }>(previous: T[] | undefined, fresh: T[]): T[] {
+  const kept = (previous ?? []).filter((p) => !fresh.some((f) => f.store === p.store));
+  const order: Dialect[] = ['sqlite', 'postgres'];
+  return [...fresh, ...kept].sort((a, b) => order.indexOf(a.store) - order.indexOf(b.store));
+}
+
+/**
+ * Writes today's results file. A run of one benchmark or one store replaces
+ * only its own entries, so the file always holds the latest figure of each.
+ */
+export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir = RESULTS_DIR): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${today()}.json`);
+  const previous: ResultsFile | undefined = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile)
+    : undefined;
+  const benchmarks: ResultsFile['benchmarks'] = { ...previous?.benchmarks };
+  if (fresh.ingest) benchmarks.ingest = sameStore(previous?.benchmarks.ingest, fresh.ingest);
+  if (fresh.lookup) benchmarks.lookup = sameStore(previous?.benchmarks.lookup, fresh.lookup);
+  const out: ResultsFile = {
+    date: today(),
+    updatedAt: new Date().toISOString(),
+    machine: describeMachine(),
+    run,
+    benchmarks,
+  };
+  fs.writeFileSync(file, `${toJson(out)}\n`);
+  return file;
+}
+
+const LINE_WIDTH = 120;
+
+/**
+ * JSON laid out the way the repository's formatter (Biome) lays it out, so a
+ * fresh results file passes `biome check` as written: objects one member per
+ * line, arrays of numbers or strings on one line when they fit, else packed.
+ */
+export function toJson(value: unknown, indent = '', prefix = '', suffix = ''): string {
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      const items = value.map((v) => JSON.stringify(v));
+      const flat = `[${items.join(', ')}]`;
+      if (indent.length + prefix.length + flat.length + suffix.length <= LINE_WIDTH) return flat;
+      const lines: string[] = [];
+      let line = '';
+      for (const [i, item] of items.entries()) {
+        const piece = i < items.length - 1 ? `${item},` : item;
+        if (line && inner.length + line.length + 1 + piece.length > LINE_WIDTH) {
+          lines.push(line);
+          line = piece;
+        } else line = line ? `${line} ${piece}` : piece;
+      }
+      lines.push(line);
+      return `[\n${lines.map((l) => inner + l).join('\n')}\n${indent}]`;
+    }
+    const items = value.map((v, i) => inner + toJson(v, inner, '', i < value.length - 1 ? ',' : ''));
+    return `[\n${items.join(',\n')}\n${indent}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    const members = entries.map(([k, v], i) => {
+      const key = `${JSON.stringify(k)}: `;
+      return inner + key + toJson(v, inner, key, i < entries.length - 1 ? ',' : '');
+    });
+    return `{\n${members.join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function latestResultsFile(dir = RESULTS_DIR): string | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f))
+    .sort();
+  const last = files.at(-1);
+  return last ? path.join(dir, last) : undefined;
+}
+
+// ---------------------------------------------------------------- docs/BENCHMARKS.md
+
+function storeLines(results: ResultsFile): string[] {
+  const all = [...(results.benchmarks.ingest ?? []), ...(results.benchmarks.lookup ?? [])];
+  const seen = new Set<Dialect>();
+  return all.flatMap((r) => {
+    if (seen.has(r.store)) return [];
+    seen.add(r.store);
+    return [`  - ${r.storeVersion}: \`${r.storeSettings}\``];
+  });
+}
+
+/** The whole of docs/BENCHMARKS.md, from one results file. */
+export function renderBenchmarksDoc(results: ResultsFile, source: string): string {
+  const m = results.machine;
+  const out: string[] = [
+    '# Benchmarks',
+    '',
+    `<!-- Generated by \`npm run bench\` (bench/report.ts) from ${source}. Do not edit: run the benchmarks again. -->`,
+    '',
+    `Generated by \`npm run bench\` from [\`${source}\`](../${source}); not edited by hand. ` +
+      'Benchmarks are not run in CI: run them on a quiet machine and commit the results file and this page together.',
+    '',
+    `- **Date:** ${results.date}`,
+    `- **Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}`,
+    `- **Node.js:** ${m.node}`,
+    `- **Code:** \`${results.run.code}\`; load average ${results.run.loadAverage.start} at the start, ` +
+      `${results.run.loadAverage.end} at the end (${m.cores} cores); the last run took ${results.run.seconds} s`,
+    '- **Stores:** each run opens its store exactly as Custos does (`createContext`): SQLite in a file in a fresh ' +
+      'temporary folder; PostgreSQL on the same machine at 127.0.0.1, in a schema of its own created for the run and ' +
+      'dropped after it.',
+    ...storeLines(results),
+    '',
+  ];
+
+  const ingest = results.benchmarks.ingest;
+  if (ingest?.length) {
+    const o = ingest[0]!.options;
+    out.push(
+      '## Session ingest',
+      '',
+      `Rows per second into the \`sessions\` table, three ways, in the same run on the same table: the median of ${o.samples} samples ` +
+        `of ${int(o.batchSize * o.batchesPerSample)} new sessions each (${o.batchesPerSample} batches of ${int(o.batchSize)}, one transaction per batch), ` +
+        `spread over ${int(o.accounts)} accounts. **Target: the service reaches at least ${pct(INGEST_TARGET.serviceToRaw)} of the raw insert.**`,
+      '',
+      markdownTable(
+        [
+          'store',
+          'raw insert',
+          'service (`ingestSessions`)',
+          'HTTP API (`POST /v1/ingest/sessions`)',
+          'service / raw',
+          'HTTP / raw',
+          `target: service ≥ ${pct(INGEST_TARGET.serviceToRaw)} of raw`,
+        ],
+        ingestRows(ingest).map((r) => [...r.slice(0, 4), `**${r[4]}**`, r[5]!, r[6] === 'met' ? 'met' : '**not met**']),
+      ),
+      '',
+      markdownTable(
+        ['store', 'raw samples (rows/s)', 'service samples', 'HTTP samples', 'prepare alone, no database'],
+        ingest.map((r) => [
+          storeName(r.store),
+          r.samples.raw.map(int).join(', '),
+          r.samples.service.map(int).join(', '),
+          r.samples.http.map(int).join(', '),
+          `${int(r.preparePerSecond)}/s`,
+        ]),
+      ),
+      '',
+      "- **raw insert**: `insertInto('sessions').values(…)` through Kysely, 1,000 rows per statement as the service does, " +
+        'with ids and `ip_enc` computed before the clock starts. It is the floor: what the store itself costs.',
+      '- **service**: `ingestSessions` called directly: IP validation and normalisation, the keyed-hash id, AES-256-GCM ' +
+        'encryption, the known-accounts check, `on conflict do nothing`, the audit entry.',
+      '- **HTTP API**: a real socket (`app.listen` on 127.0.0.1, `fetch`), one request at a time with a platform token; ' +
+        'adds authentication, JSON parsing and schema validation. Client and server share one process, so on a ' +
+        'separate client machine the server would have the CPU to itself.',
+      '- **prepare alone**: the per-row work the raw insert skips (normalise, hash, encrypt), timed without a database.',
+      '',
+    );
+  }
+
+  const lookup = results.benchmarks.lookup;
+  if (lookup?.length) {
+    const o = lookup[0]!.options;
+    out.push(
+      '## Session lookup',
+      '',
+      `One account's sessions in a ${o.periodDays}-day period, the disclosure lookup: p50 / p99 in milliseconds over ` +
+        `${int(o.lookups)} random accounts and periods (after ${int(o.warmup)} untimed lookups of other accounts), from a table of ` +
+        `${lookup.map((r) => `${int(r.rows)} sessions (${int(r.accounts)} accounts × ${r.options.sessionsPerAccount}, over a year) in ${storeName(r.store)}`).join(' and ')}. ` +
+        `**Target: p99 ≤ ${LOOKUP_TARGET.p99Ms} ms.**`,
+      '',
+      markdownTable(
+        [
+          'store',
+          '`select 1`',
+          'indexed query, raw rows',
+          '`sessionsInPeriod` (decrypts)',
+          '`readPersonalData` (+ audit entry, own transaction)',
+          'rows per lookup',
+          `target: p99 ≤ ${LOOKUP_TARGET.p99Ms} ms`,
+        ],
+        lookupRows(lookup, true),
+      ),
+      '',
+      markdownTable(
+        ['store', 'loaded in', 'size', 'query plan', 'max `sessionsInPeriod`'],
+        lookup.map((r) => [
+          storeName(r.store),
+          `${r.fillSeconds} s`,
+          `${mib(r.storeBytes)} ${r.store === 'sqlite' ? '(database file)' : '(sessions + indexes)'}`,
+          `\`${r.plan}\``,
+          `${ms(r.latencyMs.sessionsInPeriod.max)} ms`,
+        ]),
+      ),
+      '',
+      '- The four ways run interleaved, each lookup in a rotating order, so none always meets colder pages than another.',
+      '- **`select 1`**: a round trip through Kysely and the driver, the floor of any query.',
+      '- **indexed query**: the query of `sessionsInPeriod` (index `sessions_account_at`), rows returned still encrypted.',
+      '- **`sessionsInPeriod`**: the service function, decrypting each IP address.',
+      '- **`readPersonalData`**: what `GET /v1/accounts/:id/personal-data` runs: the account, its phone number and its ' +
+        'sessions, decrypted, and the audit entry, in one transaction whose commit waits for the disk as the store ' +
+        'settings above say (PostgreSQL flushes its WAL at every commit).',
+      '- The table is filled in bulk, not through the service, in time order as ingest writes it. Indexes the load ' +
+        'would update at random are dropped first and rebuilt from their own definitions; PostgreSQL is then vacuumed ' +
+        'and analysed, as autovacuum would. Every row of the accounts looked up holds a real ciphertext of its ' +
+        "account (each lookup checks the decrypted address); the other rows hold one of the same size. The data fits in the machine's " +
+        'memory, so these are warm-cache figures.',
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+/** Regenerates docs/BENCHMARKS.md from the newest file in bench/results. */
+export function writeBenchmarksDoc(dir = RESULTS_DIR, doc = DOC_FILE): string | undefined {
+  const file = latestResultsFile(dir);
+  if (!file) return undefined;
+  const results = JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile;
+  const source = path.relative(ROOT, file).split(path.sep).join('/');
+  fs.mkdirSync(path.dirname(doc), { recursive: true });
+  fs.writeFileSync(doc, renderBenchmarksDoc(results, source));
+  return doc;
+}
+
+// `node --import tsx bench/report.ts` rewrites the page from the results already on disk.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const doc = writeBenchmarksDoc();
+  console.log(doc ? `wrote ${path.relative(process.cwd(), doc)}` : 'no results in bench/results yet');
+}

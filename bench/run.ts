@@ -1,0 +1,198 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Dialect } from '../src/db/database.js';
+import {
+  type BenchmarkName,
+  type ResultsFile,
+  type RunInfo,
+  describeCode,
+  describeMachine,
+  formatIngest,
+  formatLookup,
+  formatMachine,
+  loadAverage,
+  saveResults,
+  writeBenchmarksDoc,
+} from './report.js';
+import { INGEST_DEFAULTS, type IngestOptions, type IngestResult, runIngest } from './session-ingest.js';
+import { LOOKUP_DEFAULTS, type LookupOptions, type LookupResult, runLookup } from './session-lookup.js';
+import { removeLeftovers, removeTempFoldersNow } from './store.js';
+
+const USAGE = `Usage: npm run bench -- [ingest|lookup ...] [options]
+
+Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
+prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHMARKS.md.
+
+  --store sqlite|postgres   one store only (default: both)
+  --sessions N              rows in the lookup table (default ${LOOKUP_DEFAULTS.sessions.toLocaleString('en')})
+  --lookups N               timed lookups per method (default ${LOOKUP_DEFAULTS.lookups})
+  --batch-size N            sessions per ingest batch, at most 10,000 (default ${INGEST_DEFAULTS.batchSize})
+  --samples N               ingest samples per method, median reported (default ${INGEST_DEFAULTS.samples})
+  --save                    write results even though sizes differ from the defaults
+  --no-save                 print only; write no results file and leave the docs alone
+
+A run with non-default sizes (say --sessions 1000000 for a quick look) prints its
+figures but writes nothing unless --save is given, so it cannot replace the
+recorded figures by accident. PostgreSQL: CUSTOS_BENCH_PG_URL (default
+postgres://postgres@127.0.0.1:5432/test).`;
+
+const NAMES: Record<string, BenchmarkName> = {
+  ingest: 'ingest',
+  'session-ingest': 'ingest',
+  lookup: 'lookup',
+  'session-lookup': 'lookup',
+};
+
+/** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
+const BYTES_PER_SESSION = 500;
+
+/** A mistake on the command line: reported in one line, without a stack. */
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) {
+  if (value === undefined) return fallback;
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
+  return n;
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        store: { type: 'string' },
+        sessions: { type: 'string' },
+        lookups: { type: 'string' },
+        'batch-size': { type: 'string' },
+        samples: { type: 'string' },
+        save: { type: 'boolean' },
+        'no-save': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine();
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const unknown = positionals.filter((p) => !(p in NAMES));
+  if (unknown.length > 0) throw new UsageError(`unknown benchmark ${unknown.join(', ')} (known: ingest, lookup)`);
+  const selected: BenchmarkName[] = positionals.length
+    ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
+    : ['ingest', 'lookup'];
+  if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
+    throw new UsageError('--store must be sqlite or postgres');
+  }
+  const stores: Dialect[] = values.store ? [values.store as Dialect] : ['sqlite', 'postgres'];
+
+  const ingestOptions: IngestOptions = {
+    ...INGEST_DEFAULTS,
+    batchSize: positiveInt('batch-size', values['batch-size'], INGEST_DEFAULTS.batchSize, 10_000),
+    samples: positiveInt('samples', values.samples, INGEST_DEFAULTS.samples),
+  };
+  const lookupOptions: LookupOptions = {
+    ...LOOKUP_DEFAULTS,
+    sessions: positiveInt('sessions', values.sessions, LOOKUP_DEFAULTS.sessions),
+    lookups: positiveInt('lookups', values.lookups, LOOKUP_DEFAULTS.lookups),
+  };
+  const defaults =
+    JSON.stringify(ingestOptions) === JSON.stringify(INGEST_DEFAULTS) &&
+    JSON.stringify(lookupOptions) === JSON.stringify(LOOKUP_DEFAULTS);
+  const save = !values['no-save'] && (defaults || values.save === true);
+
+  console.log(`Custos benchmarks: ${selected.join(', ')} on ${stores.join(', ')}`);
+  console.log(formatMachine(describeMachine()));
+  console.log('');
+
+  const removed = await removeLeftovers(stores);
+  if (removed.length) console.error(`  removed leftovers of interrupted runs: ${removed.join(', ')}`);
+  if (selected.includes('lookup')) checkDiskSpace(lookupOptions.sessions);
+
+  const started = Date.now();
+  const loadAtStart = loadAverage();
+  if (loadAtStart > os.cpus().length / 2) {
+    console.error(`  note: load average is ${loadAtStart} on ${os.cpus().length} cores; figures will be noisy`);
+  }
+  const fresh: ResultsFile['benchmarks'] = {};
+  if (selected.includes('ingest')) {
+    const results: IngestResult[] = [];
+    for (const store of stores) {
+      console.error(`  ingest: ${store}…`);
+      results.push(await runIngest(store, ingestOptions));
+    }
+    fresh.ingest = results;
+    console.log(`${formatIngest(results)}\n`);
+  }
+  if (selected.includes('lookup')) {
+    const results: LookupResult[] = [];
+    for (const store of stores) {
+      console.error(`  lookup: ${store}…`);
+      results.push(await runLookup(store, lookupOptions));
+    }
+    fresh.lookup = results;
+    console.log(`${formatLookup(results)}\n`);
+  }
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };
+  console.log(
+    `Done in ${seconds} s (load average ${run.loadAverage.start} → ${run.loadAverage.end}; code ${run.code}).`,
+  );
+
+  if (save) {
+    const file = saveResults(fresh, run);
+    const doc = writeBenchmarksDoc();
+    console.log(
+      `Wrote ${path.relative(process.cwd(), file)}${doc ? ` and ${path.relative(process.cwd(), doc)}` : ''}.`,
+    );
+  } else {
+    console.log(
+      values['no-save'] ? 'Not saved (--no-save).' : 'Not saved: sizes differ from the defaults (add --save to keep).',
+    );
+  }
+  const missed = [
+    ...(fresh.ingest ?? []).filter((r) => !r.targetMet).map((r) => `ingest on ${r.store}`),
+    ...(fresh.lookup ?? [])
+      .filter((r) => !r.targetMet.sessionsInPeriod || !r.targetMet.readPersonalData)
+      .map((r) => `lookup on ${r.store}`),
+  ];
+  if (missed.length) console.log(`Targets not met: ${missed.join(', ')}.`);
+  // Missing a target is a finding, not a failure of the run: exit 0 either way.
+  return 0;
+}
+
+/** The lookup table is large; refuse to start rather than fill the disk halfway through. */
+function checkDiskSpace(sessions: number): void {
+  const need = sessions * BYTES_PER_SESSION;
+  const stat = fs.statfsSync(os.tmpdir());
+  const free = stat.bavail * stat.bsize;
+  if (free < need) {
+    throw new Error(
+      `${os.tmpdir()} has ${Math.round(free / 2 ** 30)} GiB free; ${sessions.toLocaleString('en')} sessions need about ${Math.ceil(need / 2 ** 30)} GiB`,
+    );
+  }
+}
+
+process.on('SIGINT', () => {
+  removeTempFoldersNow();
+  console.error('\ninterrupted: temp folders removed; a leftover PostgreSQL schema is dropped by the next run');
+  process.exit(130);
+});
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
+    else console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,670 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { before, it } from 'node:test';
+import { ERROR_CATALOG, type ErrorCode } from '../src/errors.js';
+import { ROLES, type Role } from '../src/identity/roles.js';
+import { authenticate } from '../src/identity/tokens.js';
+import { buildAccount, buildSession } from './helpers/factories.js';
+import { type Harness, describeEachStore } from './helpers/harness.js';
+import { addAuthority, expiredToken, issueToken, revokedToken, setAuthorityStatus } from './helpers/identity.js';
+import { decidedCase, openAppeal, openCase } from './helpers/case-fixtures.js';
+import { createEndpoint } from '../src/webhooks/endpoints.js';
+
+/** Every role of SPEC.md, spelled out here so a role added in src/ must be added to the matrix too. */
+const ALL_ROLES = ['admin', 'moderator', 'legal', 'auditor', 'platform', 'authority', 'trusted_flagger'] as const;
+
+type Method = 'GET' | 'POST';
+
+interface Req {
+  method: Method;
+  url: string;
+  body?: unknown;
+  rawBody?: string;
+}
+
+interface Fixtures {
+  h: Harness;
+  /** An account with a phone number and a session. */
+  accountId: string;
+}
+
+interface Row {
+  method: Method;
+  /** The route as Fastify registers it (OpenAPI's `{id}` written `:id`). */
+  route: string;
+  /** The roles SPEC.md (or, for routes it does not list, the route's own note) admits. */
+  roles: readonly Role[];
+  /** Callers without a token are admitted too (public routes); a bad token is still 401. */
+  anonymous?: boolean;
+  /** A request an admitted role gets `ok` for. */
+  valid: (f: Fixtures) => Promise<Req> | Req;
+  ok: number;
+  /**
+   * Requests an admitted role would get a 4xx for (malformed, invalid, not found).
+   * Everyone else must still get 401/403 for them: auth runs before validation.
+   */
+  invalid: ((f: Fixtures) => Req)[];
+}
+
+const hoursAgo = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
+const personalDataQuery = () =>
+  `from=${hoursAgo(30 * 24)}&to=${new Date(Date.now() + 60_000).toISOString()}&purpose=${encodeURIComponent('access-control matrix')}`;
+
+/** The route × role matrix. A route the app serves without a row here fails the coverage test. */
+const MATRIX: Row[] = [
+  {
+    method: 'POST',
+    route: '/v1/ingest/accounts',
+    roles: ['platform'],
+    ok: 200,
+    valid: () => ({ method: 'POST', url: '/v1/ingest/accounts', body: { accounts: [buildAccount()] } }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/ingest/accounts', rawBody: '{"accounts":[{' }),
+      () => ({ method: 'POST', url: '/v1/ingest/accounts', body: { accounts: [{ id: 12 }], extra: true } }),
+      () => ({ method: 'POST', url: '/v1/ingest/accounts', body: { accounts: [] } }),
+      () => ({
+        method: 'POST',
+        url: '/v1/ingest/accounts',
+        body: { accounts: Array.from({ length: 10_001 }, (_, i) => ({ id: `ac-big-${i}` })) },
+      }),
+    ],
+  },
+  {
+    method: 'POST',
+    route: '/v1/ingest/sessions',
+    roles: ['platform'],
+    ok: 200,
+    valid: (f) => ({ method: 'POST', url: '/v1/ingest/sessions', body: { sessions: [buildSession(f.accountId)] } }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/ingest/sessions', rawBody: 'not json' }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/ingest/sessions',
+        body: { sessions: [{ accountId: f.accountId, ip: '300.1.2.3', at: 'yesterday' }] },
+      }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/accounts/:id',
+    roles: ['moderator', 'legal', 'admin'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}` }),
+    invalid: [
+      () => ({ method: 'GET', url: `/v1/accounts/${encodeURIComponent('bad id!')}` }),
+      () => ({ method: 'GET', url: '/v1/accounts/no-such-account' }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/accounts/:id/personal-data',
+    roles: ['legal'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?${personalDataQuery()}` }),
+    invalid: [
+      (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data` }),
+      (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?from=x&to=y&purpose=a&more=1` }),
+      () => ({ method: 'GET', url: `/v1/accounts/no-such-account/personal-data?${personalDataQuery()}` }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/audit',
+    roles: ['auditor', 'admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/audit?limit=5' }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/audit?limit=0' }),
+      () => ({ method: 'GET', url: '/v1/audit?from=yesterday' }),
+      () => ({ method: 'GET', url: '/v1/audit?bogus=1' }),
+    ],
+  },
+  {
+    method: 'POST',
+    route: '/v1/tokens',
+    roles: ['admin'],
+    ok: 201,
+    valid: () => ({ method: 'POST', url: '/v1/tokens', body: { role: 'trusted_flagger', name: 'matrix' } }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/tokens', rawBody: '{' }),
+      () => ({ method: 'POST', url: '/v1/tokens', body: { role: 'nope', name: '' } }),
+      () => ({ method: 'POST', url: '/v1/tokens', body: { role: 'authority', name: 'x', authorityId: 'auth_nope' } }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/tokens',
+    roles: ['admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/tokens' }),
+    // No query or body: nothing to malform.
+    invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/tokens/:id/revoke',
+    roles: ['admin'],
+    ok: 200,
+    valid: async (f) => ({ method: 'POST', url: `/v1/tokens/${(await issueToken(f.h, 'moderator')).id}/revoke` }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/tokens/tok_nope/revoke' }),
+      () => ({ method: 'POST', url: `/v1/tokens/${'x'.repeat(65)}/revoke` }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/me',
+    roles: ALL_ROLES,
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/me' }),
+    invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/ingest/content',
+    roles: ['platform'],
+    ok: 200,
+    valid: (f) => ({
+      method: 'POST',
+      url: '/v1/ingest/content',
+      body: {
+        items: [
+          { id: `m-${crypto.randomUUID()}`, accountId: f.accountId, kind: 'text', text: 'hi', createdAt: hoursAgo(1) },
+        ],
+      },
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/ingest/content', rawBody: '{' }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/ingest/content',
+        body: { items: [{ id: 'x', accountId: f.accountId, kind: 'video', createdAt: hoursAgo(1) }] },
+      }),
+    ],
+  },
+  {
+    method: 'POST',
+    route: '/v1/reports',
+    roles: ['platform', 'trusted_flagger'],
+    anonymous: true,
+    ok: 201,
+    valid: (f) => ({
+      method: 'POST',
+      url: '/v1/reports',
+      body: { subject: { accountId: f.accountId }, category: 'spam' },
+    }),
+    invalid: [
+      () => ({
+        method: 'POST',
+        url: '/v1/reports',
+        body: { subject: { accountId: 'no-such-account' }, category: 'spam' },
+      }),
+      (f) => ({ method: 'POST', url: '/v1/reports', body: { subject: { accountId: f.accountId }, category: 'nope' } }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/reports/:id',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 200,
+    valid: async (f) => {
+      const r = await openCase(f.h, f.accountId);
+      return { method: 'GET', url: `/v1/reports/${r.id}?accessKey=${r.accessKey}` };
+    },
+    invalid: [() => ({ method: 'GET', url: '/v1/reports/rep_nope?accessKey=wrong' })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/cases',
+    roles: ['moderator'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/cases?status=open' }),
+    invalid: [() => ({ method: 'GET', url: '/v1/cases?status=weird' })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/cases/:id',
+    roles: ['moderator'],
+    ok: 200,
+    valid: async (f) => ({ method: 'GET', url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}` }),
+    invalid: [() => ({ method: 'GET', url: '/v1/cases/case_nope' })],
+  },
+  {
+    method: 'POST',
+    route: '/v1/cases/:id/claim',
+    roles: ['moderator'],
+    ok: 200,
+    valid: async (f) => ({ method: 'POST', url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}/claim` }),
+    invalid: [() => ({ method: 'POST', url: '/v1/cases/case_nope/claim' })],
+  },
+  {
+    method: 'POST',
+    route: '/v1/cases/:id/release',
+    roles: ['moderator'],
+    ok: 200,
+    valid: async (f) => ({ method: 'POST', url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}/release` }),
+    invalid: [() => ({ method: 'POST', url: '/v1/cases/case_nope/release' })],
+  },
+  {
+    method: 'POST',
+    route: '/v1/cases/:id/decisions',
+    roles: ['moderator'],
+    ok: 201,
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}/decisions`,
+      body: { actions: [{ type: 'dismiss' }], category: 'spam', ground: 'terms', explanation: 'Nothing wrong here.' },
+    }),
+    invalid: [
+      () => ({
+        method: 'POST',
+        url: '/v1/cases/case_nope/decisions',
+        body: { actions: [{ type: 'dismiss' }], category: 'spam', ground: 'terms', explanation: 'Nothing wrong here.' },
+      }),
+      () => ({ method: 'POST', url: '/v1/cases/case_nope/decisions', rawBody: '{' }),
+    ],
+  },
+  {
+    method: 'POST',
+    route: '/v1/cases/bulk-decisions',
+    roles: ['moderator'],
+    ok: 200,
+    valid: async (f) => ({
+      method: 'POST',
+      url: '/v1/cases/bulk-decisions',
+      body: {
+        caseIds: [(await openCase(f.h, f.accountId)).caseId],
+        decision: {
+          actions: [{ type: 'dismiss' }],
+          category: 'spam',
+          ground: 'terms',
+          explanation: 'Nothing wrong here.',
+        },
+      },
+    }),
+    invalid: [() => ({ method: 'POST', url: '/v1/cases/bulk-decisions', body: { caseIds: [] } })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/decisions/:id',
+    roles: ['moderator', 'auditor', 'platform'],
+    ok: 200,
+    valid: async (f) => ({ method: 'GET', url: `/v1/decisions/${(await decidedCase(f.h, f.accountId)).id}` }),
+    invalid: [() => ({ method: 'GET', url: '/v1/decisions/dec_nope' })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/decisions/:id/statement',
+    roles: ['moderator', 'auditor', 'platform'],
+    ok: 200,
+    valid: async (f) => ({ method: 'GET', url: `/v1/decisions/${(await decidedCase(f.h, f.accountId)).id}/statement` }),
+    invalid: [() => ({ method: 'GET', url: '/v1/decisions/dec_nope/statement' })],
+  },
+  {
+    method: 'POST',
+    route: '/v1/decisions/:id/appeals',
+    roles: ['platform'],
+    ok: 201,
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/decisions/${(await decidedCase(f.h, f.accountId)).id}/appeals`,
+      body: { text: 'Please review again.' },
+    }),
+    invalid: [() => ({ method: 'POST', url: '/v1/decisions/dec_nope/appeals', body: { text: 'x' } })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/appeals',
+    roles: ['moderator'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/appeals?status=open' }),
+    invalid: [() => ({ method: 'GET', url: '/v1/appeals?status=maybe' })],
+  },
+  {
+    method: 'POST',
+    route: '/v1/appeals/:id/resolve',
+    roles: ['moderator'],
+    ok: 200,
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/appeals/${(await openAppeal(f.h, f.accountId)).id}/resolve`,
+      body: { outcome: 'upheld', explanation: 'The removal was right.' },
+    }),
+    invalid: [
+      () => ({
+        method: 'POST',
+        url: '/v1/appeals/apl_nope/resolve',
+        body: { outcome: 'upheld', explanation: 'The removal was right.' },
+      }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/accounts/:id/violations',
+    roles: ['moderator', 'legal'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/violations` }),
+    invalid: [() => ({ method: 'GET', url: '/v1/accounts/no-such-account/violations' })],
+  },
+  {
+    method: 'POST',
+    route: '/v1/webhooks',
+    roles: ['admin'],
+    ok: 201,
+    valid: () => ({ method: 'POST', url: '/v1/webhooks', body: { url: 'http://127.0.0.1:9/hook' } }),
+    invalid: [() => ({ method: 'POST', url: '/v1/webhooks', body: { url: 'ftp://x' } })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/webhooks',
+    roles: ['admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/webhooks' }),
+    invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/webhooks/:id/deactivate',
+    roles: ['admin'],
+    ok: 204,
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/webhooks/${(await createEndpoint(f.h.ctx, { id: 'test', role: 'system' }, { url: 'http://127.0.0.1:9/h' })).id}/deactivate`,
+    }),
+    invalid: [() => ({ method: 'POST', url: '/v1/webhooks/whe_nope/deactivate' })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/webhooks/deliveries',
+    roles: ['admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/webhooks/deliveries?status=dead' }),
+    invalid: [() => ({ method: 'GET', url: '/v1/webhooks/deliveries?status=lost' })],
+  },
+];
+
+const rowKey = (method: string, route: string) => `${method.toUpperCase()} ${route}`;
+/** `/v1/accounts/{id}/` → `/v1/accounts/:id` */
+const normaliseRoute = (p: string) => p.replace(/\{([^}]+)\}/g, ':$1').replace(/(.)\/$/, '$1');
+
+/**
+ * Every (method, path) in the router, read from `printRoutes()`'s tree. It also
+ * sees routes hidden from the OpenAPI document.
+ */
+function routerRoutes(tree: string): Set<string> {
+  const out = new Set<string>();
+  const stack: string[] = [];
+  for (const line of tree.split('\n')) {
+    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!m) continue;
+    const depth = (m[1] as string).length / 4;
+    stack.length = depth;
+    stack.push(m[2] as string);
+    for (const method of (m[3] ?? '').split(',').map((s) => s.trim())) {
+      if (method) out.add(rowKey(method, normaliseRoute(stack.join(''))));
+    }
+  }
+  return out;
+}
+
+function assertError(res: { statusCode: number; data: any; body: string }, status: number, code: string, what: string) {
+  assert.equal(res.statusCode, status, `${what}: expected ${status} ${code}, got ${res.statusCode} ${res.body}`);
+  assert.equal(res.data?.error?.code, code, `${what}: ${res.body}`);
+  assert.equal(typeof res.data.error.message, 'string');
+}
+
+async function auditHead(h: Harness): Promise<number> {
+  const head = await h.ctx.store.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow();
+  return Number(head.seq);
+}
+
+describeEachStore('access control', (get) => {
+  let fx: Fixtures;
+  /** Header values that must all be refused with 401 invalid_token. */
+  let badHeaders: { label: string; header: string }[];
+  const revoked = {} as Record<Role, string>;
+  const expired = {} as Record<Role, string>;
+  let suspendedAuthority: string;
+
+  before(async () => {
+    const h = get();
+    const account = buildAccount();
+    const ingest = await h.call('POST', '/v1/ingest/accounts', {
+      token: h.tokens.platform,
+      body: { accounts: [account] },
+    });
+    assert.equal(ingest.statusCode, 200, ingest.body);
+    const sessions = await h.call('POST', '/v1/ingest/sessions', {
+      token: h.tokens.platform,
+      body: { sessions: [buildSession(account.id)] },
+    });
+    assert.equal(sessions.statusCode, 200, sessions.body);
+    fx = { h, accountId: account.id };
+
+    for (const role of ALL_ROLES) {
+      const r = await issueToken(h, role);
+      // Each bad token worked before it went bad, so its state is the only reason for a 401.
+      assert.equal((await h.call('GET', '/v1/me', { token: r.token })).statusCode, 200);
+      revoked[role] = (await revokedToken(h, role)).token;
+      const e = await expiredToken(h, role);
+      assert.ok(await authenticate(h.ctx.store.db, e.token, e.expiresAt - 1), 'valid until its expiry');
+      expired[role] = e.token;
+    }
+    const authorityId = await addAuthority(h);
+    suspendedAuthority = (await issueToken(h, 'authority', { authorityId })).token;
+    assert.equal((await h.call('GET', '/v1/me', { token: suspendedAuthority })).statusCode, 200);
+    await setAuthorityStatus(h, authorityId, 'suspended');
+
+    badHeaders = [
+      { label: 'garbage token', header: 'Bearer garbage' },
+      { label: 'unknown well-formed token', header: `Bearer cus_${crypto.randomBytes(32).toString('base64url')}` },
+      { label: 'valid token with a suffix', header: `Bearer ${h.tokens.admin}x` },
+      { label: 'empty bearer', header: 'Bearer ' },
+      { label: 'basic auth', header: 'Basic dXNlcjpwYXNz' },
+      { label: 'token without scheme', header: h.tokens.admin },
+    ];
+  });
+
+  it('names every role the code knows', () => {
+    assert.deepEqual([...ALL_ROLES].sort(), [...ROLES].sort());
+  });
+
+  it('has a row for every /v1 operation in the OpenAPI document, and no stale rows', async () => {
+    const h = get();
+    const res = await h.call('GET', '/docs/json');
+    assert.equal(res.statusCode, 200);
+    const documented = new Set<string>();
+    for (const [p, ops] of Object.entries(res.data.paths as Record<string, Record<string, unknown>>)) {
+      if (!p.startsWith('/v1/')) continue;
+      for (const method of Object.keys(ops)) documented.add(rowKey(method, normaliseRoute(p)));
+    }
+    const table = new Set(MATRIX.map((r) => rowKey(r.method, r.route)));
+    assert.ok(documented.size >= 9, 'the document lists the /v1 routes');
+    assert.deepEqual([...documented].filter((k) => !table.has(k)).sort(), [], 'routes without a matrix row');
+    assert.deepEqual([...table].filter((k) => !documented.has(k)).sort(), [], 'matrix rows without a route');
+  });
+
+  it('has a row for every /v1 route in the router, including routes hidden from the docs', () => {
+    const h = get();
+    const registered = [...routerRoutes(h.app.printRoutes({ commonPrefix: false }))].filter(
+      (k) => k.split(' ')[1]?.startsWith('/v1/') && !k.startsWith('HEAD '),
+    );
+    const table = new Set(MATRIX.map((r) => rowKey(r.method, r.route)));
+    assert.ok(registered.includes('POST /v1/tokens/:id/revoke'), `the router tree was parsed: ${registered}`);
+    assert.deepEqual(registered.filter((k) => !table.has(k)).sort(), [], 'routes without a matrix row');
+  });
+
+  it("documents each route's roles in OpenAPI exactly as the matrix admits them", async () => {
+    const h = get();
+    const doc = (await h.call('GET', '/docs/json')).data;
+    for (const row of MATRIX) {
+      const path = Object.keys(doc.paths).find((p) => normaliseRoute(p) === row.route) as string;
+      const op = doc.paths[path][row.method.toLowerCase()];
+      for (const status of ['401', '403']) assert.ok(op.responses[status], `${row.route} documents ${status}`);
+      if (/Anyone may call this route\./.test(op.description ?? '')) {
+        assert.ok(row.anonymous, `${row.method} ${row.route} is documented as public`);
+        continue;
+      }
+      const note = /Roles: ([a-z_, ]+)\./.exec(op.description ?? '');
+      assert.ok(note, `${row.method} ${row.route} names its roles`);
+      assert.deepEqual((note[1] as string).split(', ').sort(), [...row.roles].sort(), `${row.method} ${row.route}`);
+    }
+  });
+
+  for (const row of MATRIX) {
+    for (const role of ALL_ROLES) {
+      const admitted = row.roles.includes(role);
+      it(`${row.method} ${row.route} as ${role}: ${admitted ? `${row.ok}` : '403 forbidden, even for bad input'}`, async () => {
+        const h = get();
+        const token = h.tokens[role];
+        if (admitted) {
+          const req = await row.valid(fx);
+          const res = await h.call(req.method, req.url, { token, body: req.body, rawBody: req.rawBody });
+          assert.equal(res.statusCode, row.ok, res.body);
+          if (row.route === '/v1/me') assert.equal(res.data.role, role);
+          // The bad inputs really are bad: without this, "403 before validation" would prove nothing.
+          for (const make of row.invalid) {
+            const bad = make(fx);
+            const r = await h.call(bad.method, bad.url, { token, body: bad.body, rawBody: bad.rawBody });
+            assert.ok(
+              [400, 404, 413, 422].includes(r.statusCode),
+              `${bad.method} ${bad.url.slice(0, 80)} as ${role}: ${r.statusCode} ${r.body.slice(0, 300)}`,
+            );
+          }
+          return;
+        }
+        const req = await row.valid(fx);
+        const headBefore = await auditHead(h);
+        const res = await h.call(req.method, req.url, { token, body: req.body, rawBody: req.rawBody });
+        assertError(res, 403, 'forbidden', `${role} on ${row.route}`);
+        for (const make of row.invalid) {
+          const bad = make(fx);
+          const r = await h.call(bad.method, bad.url, { token, body: bad.body, rawBody: bad.rawBody });
+          assertError(r, 403, 'forbidden', `${role} with bad input ${bad.url.slice(0, 80)}`);
+        }
+        // Every write and every personal-data read leaves an audit entry: none means nothing happened.
+        assert.equal(await auditHead(h), headBefore, 'a refused request writes nothing');
+        if (row.route === '/v1/tokens/:id/revoke') {
+          const victim = /\/v1\/tokens\/([^/]+)\/revoke/.exec(req.url)?.[1];
+          const stored = await h.ctx.store.db
+            .selectFrom('api_tokens')
+            .select('revoked_at')
+            .where('id', '=', victim as string)
+            .executeTakeFirstOrThrow();
+          assert.equal(stored.revoked_at, null, 'the token was not revoked');
+        }
+      });
+    }
+
+    it(`${row.method} ${row.route} without a usable token: ${row.anonymous ? 'public, but a bad token is 401' : '401, even for bad input'}`, async () => {
+      const h = get();
+      if (row.anonymous) {
+        const req = await row.valid(fx);
+        const res = await h.call(req.method, req.url, { body: req.body, rawBody: req.rawBody });
+        assert.equal(res.statusCode, row.ok, `a public route without a token: ${res.body}`);
+      }
+      const requests = [await row.valid(fx), ...row.invalid.map((make) => make(fx))];
+      const headBefore = await auditHead(h);
+      const admitted = row.roles[0] as Role;
+      const cases: { label: string; headers: Record<string, string>; code: string }[] = [
+        ...(row.anonymous ? [] : [{ label: 'no token', headers: {}, code: 'unauthenticated' }]),
+        ...badHeaders.map((b) => ({ label: b.label, headers: { authorization: b.header }, code: 'invalid_token' })),
+        {
+          label: `revoked ${admitted} token`,
+          headers: { authorization: `Bearer ${revoked[admitted]}` },
+          code: 'invalid_token',
+        },
+        {
+          label: `expired ${admitted} token`,
+          headers: { authorization: `Bearer ${expired[admitted]}` },
+          code: 'invalid_token',
+        },
+        {
+          label: 'token of a suspended authority',
+          headers: { authorization: `Bearer ${suspendedAuthority}` },
+          code: 'invalid_token',
+        },
+      ];
+      assert.ok(row.roles.length > 0, 'a row admits at least one role');
+      for (const c of cases) {
+        for (const req of requests) {
+          const res = await h.call(req.method, req.url, { headers: c.headers, body: req.body, rawBody: req.rawBody });
+          assertError(res, 401, c.code, `${c.label}, ${req.method} ${req.url.slice(0, 80)}`);
+        }
+      }
+      assert.equal(await auditHead(h), headBefore, 'an unauthenticated request writes nothing');
+    });
+  }
+
+  it('guards the HEAD twin of every GET route like the GET', async () => {
+    const h = get();
+    for (const row of MATRIX.filter((r) => r.method === 'GET')) {
+      const req = await row.valid(fx);
+      const anonymous = await h.app.inject({ method: 'HEAD', url: req.url });
+      assert.equal(anonymous.statusCode, row.anonymous ? row.ok : 401, `HEAD ${row.route} without a token`);
+      for (const role of ALL_ROLES) {
+        const res = await h.app.inject({
+          method: 'HEAD',
+          url: req.url,
+          headers: { authorization: `Bearer ${h.tokens[role]}` },
+        });
+        assert.equal(res.statusCode, row.roles.includes(role) ? row.ok : 403, `HEAD ${row.route} as ${role}`);
+      }
+    }
+  });
+
+  it('guards the trailing-slash spelling of every route like the route itself', async () => {
+    const h = get();
+    for (const row of MATRIX.filter((r) => !r.anonymous)) {
+      const req = await row.valid(fx);
+      const [p, q] = req.url.split('?');
+      const url = `${p}/${q ? `?${q}` : ''}`;
+      const anonymous = await h.call(req.method, url, { body: req.body });
+      assert.ok([401, 404].includes(anonymous.statusCode), `${req.method} ${url} without a token: ${anonymous.body}`);
+      for (const role of ALL_ROLES.filter((r) => !row.roles.includes(r))) {
+        const res = await h.call(req.method, url, { token: h.tokens[role], body: req.body });
+        assert.ok([403, 404].includes(res.statusCode), `${req.method} ${url} as ${role}: ${res.body}`);
+      }
+    }
+  });
+});
+
+/** An answer in the one error shape of SPEC.md, with a catalogued code and its status. */
+function assertCatalogued(res: { statusCode: number; data: any; body: string; headers: Record<string, unknown> }) {
+  const code = res.data?.error?.code as string | undefined;
+  assert.ok(code !== undefined && Object.hasOwn(ERROR_CATALOG, code), `not the catalog's shape: ${res.body}`);
+  assert.equal(res.statusCode, ERROR_CATALOG[code as ErrorCode], res.body);
+  assert.ok(res.headers['x-request-id'], 'every answer carries its request id');
+}
+
+// Fastify answers these two itself, before routing (so before the auth hook and the error
+// handler) unless `frameworkErrors` is set: its own body shape, no x-request-id, no helmet.
+describeEachStore('answers the router gives before any route runs', (get) => {
+  it('answers an undecodable path in the error shape of the catalog', {}, async () => {
+    const h = get();
+    const res = await h.call('GET', '/v1/accounts/%E0%A4%A');
+    assertCatalogued(res);
+    assert.equal(res.statusCode, 400);
+  });
+
+  it('answers an over-long path parameter in the error shape of the catalog', {}, async () => {
+    const h = get();
+    assertCatalogued(await h.call('POST', `/v1/tokens/${'a'.repeat(101)}/revoke`));
+    assertCatalogued(await h.call('GET', `/v1/accounts/${'a'.repeat(101)}`, { token: h.tokens.moderator }));
+  });
+
+  it('reads back an account whose id is as long as ingest accepts (128 characters)', {}, async () => {
+    const h = get();
+    const account = buildAccount({ id: `long-${'x'.repeat(123)}` });
+    assert.equal(account.id.length, 128);
+    const ingest = await h.call('POST', '/v1/ingest/accounts', {
+      token: h.tokens.platform,
+      body: { accounts: [account] },
+    });
+    assert.equal(ingest.statusCode, 200, ingest.body);
+    const res = await h.call('GET', `/v1/accounts/${account.id}`, { token: h.tokens.moderator });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.data.id, account.id);
+  });
+});
