@@ -21,6 +21,7 @@ export interface DsaStatement {
   incompatible_content_illegal?: 'Yes' | 'No';
   category: string;
   content_type: string[];
+  content_type_other?: string;
   content_language?: string;
   content_date: string;
   application_date: string;
@@ -64,6 +65,8 @@ export interface StatementInput {
 }
 
 const FACTS_LIMIT = 5000;
+/** The database's limit for illegal_content_explanation and incompatible_content_explanation. */
+const EXPLANATION_LIMIT = 2000;
 
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
@@ -105,6 +108,8 @@ export function buildStatement(policy: Policy, input: StatementInput): DsaStatem
     puid: input.decisionId,
   };
   if (visibility.length > 0) statement.decision_visibility = visibility;
+  // CONTENT_TYPE_OTHER requires content_type_other: a decision on an account concerns no single item.
+  if (statement.content_type.includes('CONTENT_TYPE_OTHER')) statement.content_type_other = 'Account';
   if (types.has('warn') && visibility.includes('DECISION_VISIBILITY_OTHER')) {
     statement.decision_visibility_other = 'Formal warning to the account';
   }
@@ -123,10 +128,10 @@ export function buildStatement(policy: Policy, input: StatementInput): DsaStatem
   }
   if (input.ground === 'illegal') {
     statement.illegal_content_legal_ground = input.legalGround ?? `Illegal content: ${category.label}`;
-    statement.illegal_content_explanation = truncate(input.explanation, FACTS_LIMIT);
+    statement.illegal_content_explanation = truncate(input.explanation, EXPLANATION_LIMIT);
   } else {
     statement.incompatible_content_ground = `Terms of service: ${category.label}`;
-    statement.incompatible_content_explanation = truncate(input.explanation, FACTS_LIMIT);
+    statement.incompatible_content_explanation = truncate(input.explanation, EXPLANATION_LIMIT);
     statement.incompatible_content_illegal = 'No';
   }
   return statement;

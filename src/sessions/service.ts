@@ -9,6 +9,9 @@ import { normaliseIp } from './ip.js';
 
 export const IP_FIELD = 'sessions.ip';
 
+/** Rows per insert statement: under SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK = 1000;
+
 /** Clock skew tolerated between the platform and Custos for session times. */
 const MAX_FUTURE_MS = 5 * 60 * 1000;
 
@@ -53,45 +56,76 @@ export async function ingestSessions(
   const oldest = now - options.retentionDays * 86_400_000;
   const problems: FieldProblem[] = [];
   const seen = new Map<string, number>();
-  const rows: SessionTable[] = [];
-  items.forEach((item, i) => {
-    const ip = normaliseIp(item.ip);
-    const at = Date.parse(item.at);
-    if (!ip) {
-      problems.push({ path: `/sessions/${i}/ip`, code: 'invalid_ip', message: 'not a valid IPv4 or IPv6 address' });
-    }
-    if (at > now + MAX_FUTURE_MS) {
-      problems.push({ path: `/sessions/${i}/at`, code: 'in_the_future', message: 'session time is in the future' });
-    } else if (at < oldest) {
-      problems.push({
-        path: `/sessions/${i}/at`,
-        code: 'older_than_retention',
-        message: `session time is older than the ${options.retentionDays}-day retention window`,
+
+  const prepare = (from: number, to: number): SessionTable[] => {
+    const rows: SessionTable[] = [];
+    for (let i = from; i < to; i++) {
+      const item = items[i] as SessionInput;
+      const ip = normaliseIp(item.ip);
+      const at = Date.parse(item.at);
+      if (!ip) {
+        problems.push({ path: `/sessions/${i}/ip`, code: 'invalid_ip', message: 'not a valid IPv4 or IPv6 address' });
+      }
+      if (at > now + MAX_FUTURE_MS) {
+        problems.push({ path: `/sessions/${i}/at`, code: 'in_the_future', message: 'session time is in the future' });
+      } else if (at < oldest) {
+        problems.push({
+          path: `/sessions/${i}/at`,
+          code: 'older_than_retention',
+          message: `session time is older than the ${options.retentionDays}-day retention window`,
+        });
+      }
+      if (!ip) continue;
+      const id = sessionId(cipher, item.accountId, ip.address, item.port ?? null, at);
+      const first = seen.get(id);
+      if (first !== undefined) {
+        problems.push({
+          path: `/sessions/${i}`,
+          code: 'duplicate_item',
+          message: `repeats item ${first} of this batch`,
+        });
+        continue;
+      }
+      seen.set(id, i);
+      rows.push({
+        id,
+        account_id: item.accountId,
+        ip_enc: cipher.encrypt(IP_FIELD, item.accountId, ip.address),
+        ip_version: ip.version,
+        port: item.port ?? null,
+        at,
+        received_at: now,
       });
     }
-    if (!ip) return;
-    const id = sessionId(cipher, item.accountId, ip.address, item.port ?? null, at);
-    const first = seen.get(id);
-    if (first !== undefined) {
-      problems.push({ path: `/sessions/${i}`, code: 'duplicate_item', message: `repeats item ${first} of this batch` });
-      return;
-    }
-    seen.set(id, i);
-    rows.push({
-      id,
-      account_id: item.accountId,
-      ip_enc: cipher.encrypt(IP_FIELD, item.accountId, ip.address),
-      ip_version: ip.version,
-      port: item.port ?? null,
-      at,
-      received_at: now,
-    });
-  });
+    return rows;
+  };
 
   return db.transaction().execute(async (tx) => {
-    const known = await knownAccounts(tx, [...new Set(items.map((s) => s.accountId))]);
+    // Pipelined: the account check and each chunk's insert are sent before the
+    // next chunk is prepared, so the database works while we encrypt. A bad item
+    // found later still rejects the batch: the transaction rolls back.
+    const known = knownAccounts(tx, [...new Set(items.map((s) => s.accountId))]);
+    const writes: Promise<number>[] = [];
+    for (let from = 0; from < items.length; from += INSERT_CHUNK) {
+      const rows = prepare(from, Math.min(items.length, from + INSERT_CHUNK));
+      if (problems.length > 0 || rows.length === 0) continue;
+      writes.push(
+        tx
+          .insertInto('sessions')
+          .values(rows)
+          .onConflict((oc) => oc.column('id').doNothing())
+          .executeTakeFirst()
+          .then((r) => Number(r.numInsertedOrUpdatedRows ?? 0)),
+      );
+    }
+    // Settle every query before deciding, so none fails unobserved.
+    const [knownResult, ...written] = await Promise.allSettled([known, ...writes]);
+    if (knownResult?.status === 'rejected') throw knownResult.reason;
+    const failed = written.find((w) => w.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const knownIds = (knownResult as PromiseFulfilledResult<Set<string>>).value;
     items.forEach((item, i) => {
-      if (!known.has(item.accountId)) {
+      if (!knownIds.has(item.accountId)) {
         problems.push({
           path: `/sessions/${i}/accountId`,
           code: 'unknown_account',
@@ -103,15 +137,7 @@ export async function ingestSessions(
       problems.sort((a, b) => comparePaths(a.path, b.path));
       throw new ValidationError(problems, `${problems.length} invalid item(s); nothing was stored.`);
     }
-    let inserted = 0;
-    for (const part of chunks(rows, 1000)) {
-      const result = await tx
-        .insertInto('sessions')
-        .values(part)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
-    }
+    const inserted = written.reduce((n, w) => n + (w as PromiseFulfilledResult<number>).value, 0);
     const result = { received: items.length, inserted, duplicates: items.length - inserted };
     await appendAudit(tx, actor, { action: 'sessions.ingest', subjectType: 'batch', details: result }, now);
     return result;
