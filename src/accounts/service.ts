@@ -208,7 +208,11 @@ function toAccountView(row: Selectable<AccountTable>): AccountView {
     createdAt: row.created_at === null ? null : iso(row.created_at),
     firstSeenAt: iso(row.first_seen_at),
     updatedAt: iso(row.updated_at),
-    status: row.status,
+    // A suspension that has run out is over, even before the expiry job records it.
+    status:
+      row.status === 'suspended' && row.suspended_until !== null && Number(row.suspended_until) <= Date.now()
+        ? 'active'
+        : row.status,
     suspendedUntil: row.suspended_until === null ? null : iso(row.suspended_until),
   };
 }

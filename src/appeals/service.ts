@@ -6,6 +6,7 @@ import type { Actor } from '../audit/actor.js';
 import { recordEvent } from '../moderation/events.js';
 import { enqueueWebhook } from '../webhooks/outbox.js';
 import { recomputeAccountStatus, recomputeContentState } from '../decisions/enforcement.js';
+import { needsRowLocks } from '../db/locking.js';
 
 export interface AppealView {
   id: string;
@@ -34,7 +35,12 @@ export async function fileAppeal(
 ): Promise<AppealView> {
   const windowDays = ctx.policy.document.moderation.appealWindowDays;
   return ctx.store.db.transaction().execute(async (tx) => {
-    const d = await tx.selectFrom('decisions').selectAll().where('id', '=', decisionId).executeTakeFirst();
+    const d = await tx
+      .selectFrom('decisions')
+      .selectAll()
+      .where('id', '=', decisionId)
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
     if (!d) throw new NotFoundError('Decision');
     if (d.statement === null) {
       throw new AppError('validation_failed', 'A dismissal cannot be appealed by the account.', [
@@ -130,7 +136,12 @@ export async function resolveAppeal(
   now = Date.now(),
 ): Promise<AppealView> {
   return ctx.store.db.transaction().execute(async (tx) => {
-    const a = await tx.selectFrom('appeals').selectAll().where('id', '=', appealId).executeTakeFirst();
+    const a = await tx
+      .selectFrom('appeals')
+      .selectAll()
+      .where('id', '=', appealId)
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
     if (!a) throw new NotFoundError('Appeal');
     if (a.decided_by === actor.id)
       throw new ForbiddenError('An appeal is reviewed by a moderator other than the one who decided.');

@@ -10,6 +10,7 @@ import { type ContentView, toContentView } from '../content/service.js';
 import { type AccountView, getAccount } from '../accounts/service.js';
 import { type ViolationsView, listViolations } from '../violations/service.js';
 import { priorityAt } from './priority.js';
+import { needsRowLocks } from '../db/locking.js';
 
 export interface CaseSummary {
   id: string;
@@ -132,7 +133,12 @@ export async function getCaseDetail(ctx: Context, id: string, now = Date.now()):
 export async function claimCase(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseSummary> {
   const minutes = ctx.policy.document.moderation.claimMinutes;
   return ctx.store.db.transaction().execute(async (tx) => {
-    const row = await tx.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await tx
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
     if (!row) throw new NotFoundError('Case');
     if (row.status !== 'open') throw new ConflictError('The case is closed.', { reason: 'case_closed' });
     if (row.claimed_by && row.claimed_by !== actor.id && Number(row.claim_expires_at) > now) {
@@ -168,7 +174,12 @@ export async function claimCase(ctx: Context, actor: Actor, id: string, now = Da
 /** Gives a claim up; only its holder may (or anyone once it has expired). */
 export async function releaseCase(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseSummary> {
   return ctx.store.db.transaction().execute(async (tx) => {
-    const row = await tx.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await tx
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
     if (!row) throw new NotFoundError('Case');
     if (row.claimed_by && row.claimed_by !== actor.id && Number(row.claim_expires_at) > now) {
       throw new ConflictError('Another moderator holds the claim.', { reason: 'already_claimed' });

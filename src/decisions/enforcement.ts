@@ -1,4 +1,4 @@
-import type { Tx } from '../db/database.js';
+import type { Db, Tx } from '../db/database.js';
 import type { ActionType } from './statement.js';
 
 interface StoredAction {
@@ -23,6 +23,21 @@ export async function recomputeContentState(tx: Tx, contentId: string): Promise<
   const state = types.has('remove_content') ? 'removed' : types.has('restrict_content') ? 'restricted' : 'visible';
   await tx.updateTable('content').set({ state }).where('id', '=', contentId).execute();
   return state;
+}
+
+/** Lifts suspensions whose end has passed (a background job), in small transactions. */
+export async function expireSuspensions(db: Db, now = Date.now()): Promise<number> {
+  const due = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('status', '=', 'suspended')
+    .where('suspended_until', '<=', now)
+    .limit(1000)
+    .execute();
+  for (const { id } of due) {
+    await db.transaction().execute((tx) => recomputeAccountStatus(tx, id, now));
+  }
+  return due.length;
 }
 
 export async function recomputeAccountStatus(

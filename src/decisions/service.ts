@@ -10,6 +10,8 @@ import { countActiveStrikes } from '../violations/service.js';
 import { rank } from '../cases/priority.js';
 import { type ActionType, type DsaStatement, buildStatement } from './statement.js';
 import { recomputeAccountStatus, recomputeContentState } from './enforcement.js';
+import { needsRowLocks } from '../db/locking.js';
+import { sql } from 'kysely';
 
 export interface DecisionInput {
   actions: Array<{ type: ActionType; until?: string }>;
@@ -104,7 +106,12 @@ export async function decideCase(
     throw new ValidationError([{ path: '/category', code: 'unknown_category', message: 'not in the taxonomy' }]);
   }
   return ctx.store.db.transaction().execute(async (tx) => {
-    const c = await tx.selectFrom('cases').selectAll().where('id', '=', caseId).executeTakeFirst();
+    const c = await tx
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', caseId)
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
     if (!c) throw new NotFoundError('Case');
     if (c.status !== 'open') throw new ConflictError('The case is already closed.', { reason: 'case_closed' });
     if (c.claimed_by && c.claimed_by !== actor.id && Number(c.claim_expires_at) > now) {
@@ -341,39 +348,19 @@ async function proposeOnStrikes(
         : null;
   if (!proposal) return;
   const category = ctx.policy.category(input.category)!;
-  const open = await tx
-    .selectFrom('cases')
-    .selectAll()
-    .where('subject_type', '=', 'account')
-    .where('subject_id', '=', accountId)
-    .where('status', '=', 'open')
-    .executeTakeFirst();
-  let caseId: string;
-  if (open) {
-    caseId = open.id;
-    const severity = Math.max(open.severity, category.severity);
-    await tx
-      .updateTable('cases')
-      .set({
-        proposed_action: proposal,
-        severity,
-        rank: rank(
-          {
-            severity,
-            reporterWeight: Number(open.reporter_weight),
-            trustedCount: open.trusted_count,
-            isPublic: false,
-            proposed: true,
-          },
-          Number(open.created_at),
-        ),
-        updated_at: now,
-      })
-      .where('id', '=', open.id)
-      .execute();
-  } else {
-    caseId = newId('case');
-    await tx
+  const findOpen = () =>
+    tx
+      .selectFrom('cases')
+      .selectAll()
+      .where('subject_type', '=', 'account')
+      .where('subject_id', '=', accountId)
+      .where('status', '=', 'open')
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
+  let open = await findOpen();
+  if (!open) {
+    const caseId = newId('case');
+    const inserted = await tx
       .insertInto('cases')
       .values({
         id: caseId,
@@ -402,27 +389,60 @@ async function proposeOnStrikes(
         updated_at: now,
         closed_at: null,
       })
-      .execute();
-    await recordEvent(
-      tx,
-      actor,
-      {
-        type: 'case.opened',
-        caseId,
-        subjectType: 'account',
-        subjectId: accountId,
-        accountId,
-        payload: { source: 'strikes' },
-      },
-      now,
-    );
+      .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
+      await recordEvent(
+        tx,
+        actor,
+        {
+          type: 'case.opened',
+          caseId,
+          subjectType: 'account',
+          subjectId: accountId,
+          accountId,
+          payload: { source: 'strikes' },
+        },
+        now,
+      );
+      await recordEvent(
+        tx,
+        actor,
+        {
+          type: 'strikes.threshold',
+          caseId,
+          subjectType: 'account',
+          subjectId: accountId,
+          accountId,
+          payload: { strikes, proposal, fromCase: fromCaseId },
+        },
+        now,
+      );
+      return;
+    }
+    // A report opened the account's case meanwhile: add the proposal to it.
+    open = await findOpen();
+    if (!open) return;
   }
+  const severity = Math.max(open.severity, category.severity);
+  const inputs = {
+    severity,
+    reporterWeight: Number(open.reporter_weight),
+    trustedCount: open.trusted_count,
+    isPublic: false,
+    proposed: true,
+  };
+  await tx
+    .updateTable('cases')
+    .set({ proposed_action: proposal, severity, rank: rank(inputs, Number(open.created_at)), updated_at: now })
+    .where('id', '=', open.id)
+    .execute();
   await recordEvent(
     tx,
     actor,
     {
       type: 'strikes.threshold',
-      caseId,
+      caseId: open.id,
       subjectType: 'account',
       subjectId: accountId,
       accountId,

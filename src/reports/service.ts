@@ -8,6 +8,7 @@ import { appendAudit } from '../audit/service.js';
 import type { Actor } from '../audit/actor.js';
 import { recordEvent } from '../moderation/events.js';
 import { rank } from '../cases/priority.js';
+import { needsRowLocks } from '../db/locking.js';
 import type { CategoryCode } from '../policy/policy.js';
 
 export type ReportSubject = { contentId: string } | { accountId: string };
@@ -101,6 +102,7 @@ export async function fileReport(
       .where('subject_type', '=', subject.type)
       .where('subject_id', '=', subject.id)
       .where('status', '=', 'open')
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
       .executeTakeFirst();
     let caseId: string;
     if (!open) {
@@ -164,6 +166,7 @@ export async function fileReport(
           .where('subject_type', '=', subject.type)
           .where('subject_id', '=', subject.id)
           .where('status', '=', 'open')
+          .$if(needsRowLocks(tx), (q) => q.forUpdate())
           .executeTakeFirstOrThrow();
       }
     }

@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { PersonalDataCipher } from '../crypto/personal-data-cipher.js';
 import type { Db, Tx } from '../db/database.js';
 import type { SessionTable } from '../db/schema.js';
@@ -158,6 +159,16 @@ export function sessionId(
 
 async function knownAccounts(tx: Tx, ids: string[]): Promise<Set<string>> {
   const known = new Set<string>();
+  if (tx.getExecutor().adapter instanceof PostgresAdapter) {
+    // One round trip with an array parameter instead of one IN list per thousand ids.
+    const rows = await tx
+      .selectFrom('accounts')
+      .select('id')
+      .where('id', '=', sql<string>`any(${ids}::text[])`)
+      .execute();
+    for (const r of rows) known.add(r.id);
+    return known;
+  }
   for (const part of chunks(ids, 1000)) {
     const rows = await tx.selectFrom('accounts').select('id').where('id', 'in', part).execute();
     for (const r of rows) known.add(r.id);

@@ -63,6 +63,8 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
         .set({ lease_until: now + 2 * timeout })
         .where('id', '=', d.id)
         .where('status', '=', 'pending')
+        // Re-checked: another worker may have failed and rescheduled it since we looked.
+        .where('next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
         .executeTakeFirst();
       if (Number(leased.numUpdatedRows) !== 1) return;
@@ -87,7 +89,11 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
         await res.arrayBuffer().catch(() => undefined);
         if (!res.ok) error = `HTTP ${res.status}`;
       } catch (e) {
-        error = (e as Error).name === 'TimeoutError' ? `timeout after ${timeout} ms` : (e as Error).message;
+        const err = e as Error & { cause?: { code?: string; message?: string } };
+        error =
+          err.name === 'TimeoutError'
+            ? `timeout after ${timeout} ms`
+            : [err.message, err.cause?.code ?? err.cause?.message].filter(Boolean).join(': ');
       }
       const finished = Date.now();
       if (error === null) {

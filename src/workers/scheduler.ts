@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { purgeExpiredSessions } from '../retention/purge.js';
 import { deliverDue } from '../webhooks/delivery.js';
+import { expireSuspensions } from '../decisions/enforcement.js';
 
 export interface Workers {
   stop(): Promise<void>;
@@ -18,6 +19,14 @@ export function startWorkers(ctx: Context): Workers {
       run: async () => {
         const result = await purgeExpiredSessions(ctx.store.db, ctx.config.sessionRetentionDays);
         if (result.deleted > 0) ctx.logger.info({ job: 'retention', ...result }, 'purged expired sessions');
+      },
+    },
+    {
+      name: 'suspensions',
+      intervalMs: 60_000,
+      run: async () => {
+        const lifted = await expireSuspensions(ctx.store.db);
+        if (lifted > 0) ctx.logger.info({ job: 'suspensions', lifted }, 'suspensions ended');
       },
     },
     {
