@@ -6,6 +6,9 @@ import { type OpenStoreOptions, type Store, openStore } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging.js';
 import { type Policy, loadPolicy } from './policy/policy.js';
+import { buildScanning } from './scanning/build.js';
+import type { ScanPipeline } from './scanning/pipeline.js';
+import type { ScanningPolicy } from './scanning/scanning-policy.js';
 
 /**
  * Everything a request handler, a worker or a CLI command needs, built in one
@@ -18,6 +21,9 @@ export interface Context {
   readonly logger: Logger;
   /** The policy in force; its version is recorded with every decision. */
   readonly policy: Policy;
+  /** The content scanning pipeline and the policy's scanning rules. */
+  readonly scanner: ScanPipeline;
+  readonly scanning: ScanningPolicy;
 }
 
 export interface ContextOptions extends OpenStoreOptions {
@@ -29,6 +35,7 @@ export interface ContextOptions extends OpenStoreOptions {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const policy = loadPolicy(config.policyFile);
+  const { scanner, scanning } = await buildScanning(policy);
   const cipher = new PersonalDataCipher(loadMasterKey(config.dataDir, config.masterKey));
   const store = await openStore(config, options);
   try {
@@ -38,7 +45,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     await store.close().catch(() => {});
     throw error;
   }
-  return { config, store, cipher, logger, policy };
+  return { config, store, cipher, logger, policy, scanner, scanning };
 }
 
 export async function closeContext(ctx: Context): Promise<void> {

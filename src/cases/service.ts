@@ -10,6 +10,7 @@ import { type ContentView, toContentView } from '../content/service.js';
 import { type AccountView, getAccount } from '../accounts/service.js';
 import { type ViolationsView, listViolations } from '../violations/service.js';
 import { priorityAt } from './priority.js';
+import { signalsOf } from '../scanning/service.js';
 import { needsRowLocks } from '../db/locking.js';
 
 export interface CaseSummary {
@@ -123,7 +124,7 @@ export async function getCaseDetail(ctx: Context, id: string, now = Date.now()):
       status: r.status,
       createdAt: iso(r.created_at),
     })),
-    signals: [],
+    signals: content ? ((await signalsOf(db, content.id))?.signals ?? []) : [],
     history: await caseHistory(db, id),
     violations: account ? await listViolations(ctx, row.account_id, now) : null,
   };

@@ -6,6 +6,7 @@ import { type FieldProblem, NotFoundError, ValidationError } from '../errors.js'
 import { appendAudit } from '../audit/service.js';
 import type { Actor } from '../audit/actor.js';
 import { chunks } from '../db/chunks.js';
+import { enqueueScans } from '../scanning/jobs.js';
 
 /** Largest image accepted inline, after base64 decoding. */
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -57,6 +58,8 @@ export async function ingestContent(
   actor: Actor,
   items: ContentInput[],
   now = Date.now(),
+  /** Queue a scan job per new or edited item; `scanDelayMs` leaves the request time to scan it itself. */
+  options: { enqueueScan?: boolean; scanDelayMs?: number } = {},
 ): Promise<ContentIngestResult[]> {
   const problems: FieldProblem[] = [];
   const seen = new Map<string, number>();
@@ -162,6 +165,14 @@ export async function ingestContent(
         .values(part)
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
+    }
+    if (options.enqueueScan) {
+      await enqueueScans(
+        tx,
+        results.filter((r) => r.status !== 'unchanged').map((r) => r.id),
+        now,
+        options.scanDelayMs ?? 0,
+      );
     }
     const counts = { received: items.length, inserted: inserts.length };
     await appendAudit(tx, actor, { action: 'content.ingest', subjectType: 'batch', details: counts }, now);

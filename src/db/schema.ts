@@ -256,7 +256,38 @@ export interface WebhookOutboxTable {
   delivered_at: number | null;
 }
 
+export interface ScanResultTable {
+  content_id: string;
+  /** 'allow' | 'review' | 'remove' */
+  action: string;
+  category: string | null;
+  score: number | null;
+  language: string | null;
+  /** JSON array of signals. */
+  signals: string;
+  /** JSON object: scanner name -> model or rule-set version. */
+  versions: string;
+  policy_version: string;
+  /** The content fingerprint scanned, so an edit is scanned again. */
+  fingerprint: string;
+  scanned_at: number;
+}
+
+export interface ScanJobTable {
+  content_id: string;
+  /** 'pending' | 'done' | 'dead' */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
 export interface Database {
+  scan_results: ScanResultTable;
+  scan_jobs: ScanJobTable;
   content: ContentTable;
   cases: CaseTable;
   reports: ReportTable;

@@ -139,7 +139,13 @@ export async function decideCase(
       .execute();
     const dismiss = input.actions.some((a) => a.type === 'dismiss');
     const decisionId = newId('dec');
-    const automation = options.automation ?? 'none';
+    // A person deciding a case that machines flagged: partly automated (DSA: automated detection, human decision).
+    const scanned =
+      c.subject_type === 'content'
+        ? await tx.selectFrom('scan_results').select('action').where('content_id', '=', c.subject_id).executeTakeFirst()
+        : undefined;
+    const flagged = scanned !== undefined && scanned.action !== 'allow';
+    const automation = options.automation ?? (flagged ? 'partial' : 'none');
     const statement = buildStatement(ctx.policy, {
       decisionId,
       actions: input.actions,
@@ -153,7 +159,7 @@ export async function decideCase(
       contentDate: Number(content?.created_at ?? account?.created_at ?? account?.first_seen_at ?? now),
       decidedAt: now,
       reportSources: reports.map((r) => r.source),
-      automatedDetection: options.automatedDetection ?? automation !== 'none',
+      automatedDetection: options.automatedDetection ?? (flagged || automation !== 'none'),
       automation,
     });
     await tx

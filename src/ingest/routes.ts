@@ -6,6 +6,8 @@ import { CountryCode, DateTime, ExternalId, errors, rolesNote } from '../http/sc
 import { ingestAccounts } from '../accounts/service.js';
 import { ingestSessions } from '../sessions/service.js';
 import { ingestContent } from '../content/service.js';
+import { scanStoredContent } from '../scanning/service.js';
+import { markScanned } from '../scanning/jobs.js';
 import type { Role } from '../identity/roles.js';
 
 /** Largest ingest batch (SPEC.md); beyond it the answer is 413. */
@@ -88,12 +90,35 @@ const Verdict = Type.Object({
   action: Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('remove')]),
   category: Type.Optional(Type.String()),
   score: Type.Optional(Type.Number()),
-  signals: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  language: Type.Union([Type.String(), Type.Null()]),
+  signals: Type.Array(
+    Type.Object(
+      {
+        scanner: Type.String(),
+        category: Type.Optional(Type.String()),
+        score: Type.Number(),
+        shadow: Type.Optional(Type.Boolean()),
+        detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      },
+      { additionalProperties: true },
+    ),
+  ),
 });
 
 const ContentResult = Type.Object({
-  results: Type.Array(Type.Object({ id: Type.String(), status: Type.String(), verdict: Verdict })),
+  results: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      status: Type.String({ description: 'inserted, updated or unchanged (then the stored verdict is returned)' }),
+      verdict: Type.Optional(Verdict),
+    }),
+  ),
 });
+
+const ContentQuery = Type.Object(
+  { async: Type.Boolean({ default: false, description: 'Only enqueue the items for scanning (202)' }) },
+  { additionalProperties: false },
+);
 
 /** Platform ingest: accounts and login sessions, in atomic, idempotent batches. */
 export const ingestRoutes =
@@ -132,21 +157,33 @@ export const ingestRoutes =
         }),
     );
 
-    app.post<{ Body: Static<typeof ContentBody> }>(
+    app.post<{ Body: Static<typeof ContentBody>; Querystring: Static<typeof ContentQuery> }>(
       '/content',
       {
         config: { access: { roles: PLATFORM } },
         schema: {
           tags: ['ingest'],
           summary: 'Store content items (atomic; idempotent) and answer a verdict per item',
-          description: `${rolesNote(PLATFORM)} No scanner is configured yet, so every verdict is allow with no signals.`,
+          description: `${rolesNote(PLATFORM)} Each item is stored and queued for scanning in one transaction, then scanned at once: the answer carries a verdict per item (rules, classifier, language). With ?async=true the answer is 202 as soon as the items are stored and queued.`,
           body: ContentBody,
-          response: { 200: ContentResult, ...errors(400, 413, 422, 503) },
+          querystring: ContentQuery,
+          response: { 200: ContentResult, 202: ContentResult, ...errors(400, 413, 422, 503) },
         },
       },
-      async (request) => {
-        const stored = await ingestContent(ctx.store.db, actorOf(request), request.body.items);
-        return { results: stored.map((r) => ({ ...r, verdict: { action: 'allow' as const, signals: [] } })) };
+      async (request, reply) => {
+        // Always queued in the ingest transaction: a crash before the scan below leaves the job for a worker.
+        const stored = await ingestContent(ctx.store.db, actorOf(request), request.body.items, Date.now(), {
+          enqueueScan: true,
+          scanDelayMs: request.query.async ? 0 : 30_000,
+        });
+        if (request.query.async) return reply.status(202).send({ results: stored });
+        const results = [];
+        for (const r of stored) {
+          const verdict = await scanStoredContent(ctx, r.id);
+          await markScanned(ctx.store.db, r.id);
+          results.push({ ...r, verdict });
+        }
+        return { results };
       },
     );
   };

@@ -6,6 +6,8 @@ export interface DeliveryOptions {
   now?: number;
   /** Deliveries taken per round. */
   batch?: number;
+  /** Cuts requests in flight (shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface DeliveryRound {
@@ -83,7 +85,9 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
             'custos-signature': signPayload(secret, d.payload),
           },
           body: d.payload,
-          signal: AbortSignal.timeout(timeout),
+          signal: options.signal
+            ? AbortSignal.any([options.signal, AbortSignal.timeout(timeout)])
+            : AbortSignal.timeout(timeout),
           redirect: 'error',
         });
         await res.arrayBuffer().catch(() => undefined);

@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { purgeExpiredSessions } from '../retention/purge.js';
 import { deliverDue } from '../webhooks/delivery.js';
 import { expireSuspensions } from '../decisions/enforcement.js';
+import { runScanJobs } from '../scanning/jobs.js';
 
 export interface Workers {
   stop(): Promise<void>;
@@ -12,6 +13,10 @@ export interface Workers {
  * interval, never overlapping itself; a failure is logged and retried next tick.
  */
 export function startWorkers(ctx: Context): Workers {
+  // Aborted on stop: loops end after their current item and webhook requests in flight are cut
+  // (their outbox rows stay pending and are sent again after the restart).
+  const stopping = new AbortController();
+  const signal = stopping.signal;
   const jobs = [
     {
       name: 'retention',
@@ -19,6 +24,16 @@ export function startWorkers(ctx: Context): Workers {
       run: async () => {
         const result = await purgeExpiredSessions(ctx.store.db, ctx.config.sessionRetentionDays);
         if (result.deleted > 0) ctx.logger.info({ job: 'retention', ...result }, 'purged expired sessions');
+      },
+    },
+    {
+      name: 'scans',
+      intervalMs: 200,
+      run: async () => {
+        for (let i = 0; i < 50 && !signal.aborted; i++) {
+          const round = await runScanJobs(ctx, { signal });
+          if (round.attempted < 100) break;
+        }
       },
     },
     {
@@ -34,8 +49,8 @@ export function startWorkers(ctx: Context): Workers {
       intervalMs: ctx.config.webhookPollMs,
       run: async () => {
         // Keep going while full rounds come back, so a backlog drains quickly.
-        for (let i = 0; i < 20; i++) {
-          const round = await deliverDue(ctx);
+        for (let i = 0; i < 20 && !signal.aborted; i++) {
+          const round = await deliverDue(ctx, { signal });
           if (round.attempted < 50) break;
         }
       },
@@ -64,6 +79,7 @@ export function startWorkers(ctx: Context): Workers {
   return {
     async stop() {
       stopped = true;
+      stopping.abort();
       for (const t of timers) clearInterval(t);
       await Promise.allSettled([...running]);
     },

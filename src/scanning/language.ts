@@ -1,0 +1,59 @@
+import { getLIDModel } from 'fasttext.wasm.js';
+import type { ScanItem, Scanner, Signal } from './scanner.js';
+
+interface FastTextVector {
+  size(): number;
+  get(i: number): [number, string];
+  delete?: () => void;
+}
+interface FastTextModel {
+  predict(text: string, k: number, threshold: number): FastTextVector;
+}
+
+/** Below this confidence the language is reported as unknown rather than guessed. */
+const MIN_CONFIDENCE = 0.3;
+/** fastText reads one line; the first 2 KB decide the language well enough. */
+const MAX_CHARS = 2048;
+
+/**
+ * Language identification with fastText's lid.176 model (Joulin et al., "Bag of
+ * Tricks for Efficient Text Classification", 2016), shipped compressed in the
+ * fasttext.wasm.js package: no download at run time.
+ */
+export class LanguageScanner implements Scanner {
+  readonly name = 'language';
+  readonly cost = 2;
+  readonly version = 'fasttext-lid.176.ftz';
+  private constructor(private readonly model: FastTextModel) {}
+
+  static async load(): Promise<LanguageScanner> {
+    const lid = await getLIDModel();
+    const model = (await lid.load()) as unknown as FastTextModel;
+    return new LanguageScanner(model);
+  }
+
+  accepts(item: ScanItem): boolean {
+    return item.text !== null && /\p{L}/u.test(item.text);
+  }
+
+  /** ISO 639-1 (or the model's code) and confidence, or null when unsure. */
+  identify(text: string): { language: string; confidence: number } | null {
+    const line = text.slice(0, MAX_CHARS).replace(/\s+/g, ' ').trim();
+    if (!/\p{L}/u.test(line)) return null;
+    const vector = this.model.predict(line, 1, 0);
+    try {
+      if (vector.size() === 0) return null;
+      const [confidence, label] = vector.get(0);
+      if (confidence < MIN_CONFIDENCE) return null;
+      return { language: label.replace('__label__', ''), confidence };
+    } finally {
+      // Emscripten vectors live on the wasm heap until deleted.
+      vector.delete?.();
+    }
+  }
+
+  scan(item: ScanItem): Signal[] {
+    const found = item.text ? this.identify(item.text) : null;
+    return found ? [{ scanner: this.name, score: found.confidence, detail: { language: found.language } }] : [];
+  }
+}
