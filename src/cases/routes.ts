@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../context.js';
 import { actorOf } from '../http/auth.js';
-import { DateTime, errors, rolesNote } from '../http/schemas.js';
+import { errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { CategorySchema } from '../reports/routes.js';
 import { DecisionSchema, DecisionView } from '../decisions/routes.js';
