@@ -1,10 +1,11 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Tx } from '../db/database.js';
+import type { CaseTable } from '../db/schema.js';
 import { newId } from '../ids.js';
 import type { Actor } from '../audit/actor.js';
 import { needsRowLocks } from '../db/locking.js';
 import { recordEvent } from '../moderation/events.js';
-import type { CategoryDefinition, CategoryCode } from '../policy/policy.js';
+import type { CategoryCode, CategoryDefinition } from '../policy/policy.js';
 import { rank } from './priority.js';
 
 export interface CaseSubject {
@@ -15,90 +16,142 @@ export interface CaseSubject {
   language: string | null;
 }
 
+export interface CaseCategory {
+  code: CategoryCode;
+  definition: CategoryDefinition;
+}
+
+/** The subject's open case, locked for the rest of the transaction on PostgreSQL. */
+export function findOpenCase(
+  tx: Tx,
+  type: 'content' | 'account',
+  id: string,
+): Promise<Selectable<CaseTable> | undefined> {
+  return tx
+    .selectFrom('cases')
+    .selectAll()
+    .where('subject_type', '=', type)
+    .where('subject_id', '=', id)
+    .where('status', '=', 'open')
+    .$if(needsRowLocks(tx), (q) => q.forUpdate())
+    .executeTakeFirst();
+}
+
+export interface NewCase {
+  subject: CaseSubject;
+  category: CaseCategory;
+  reportCount: number;
+  reporterWeight: number;
+  trustedCount: number;
+  proposedAction: string | null;
+}
+
+/**
+ * Inserts an open case and records `case.opened`. Returns its id, or null when
+ * another transaction opened the subject's case first (the partial unique index
+ * keeps one open case per subject): the caller then joins that one.
+ */
+export async function insertOpenCase(
+  tx: Tx,
+  actor: Actor,
+  c: NewCase,
+  source: 'report' | 'scan' | 'strikes',
+  payload: Record<string, unknown>,
+  now: number,
+): Promise<string | null> {
+  const id = newId('case');
+  const severity = c.category.definition.severity;
+  const inputs = {
+    severity,
+    reporterWeight: c.reporterWeight,
+    trustedCount: c.trustedCount,
+    isPublic: c.subject.isPublic,
+    proposed: c.proposedAction !== null,
+  };
+  const inserted = await tx
+    .insertInto('cases')
+    .values({
+      id,
+      subject_type: c.subject.type,
+      subject_id: c.subject.id,
+      account_id: c.subject.accountId,
+      status: 'open',
+      queue: c.category.definition.queue ?? 'main',
+      category: c.category.code,
+      severity,
+      language: c.subject.language,
+      is_public: c.subject.isPublic ? 1 : 0,
+      report_count: c.reportCount,
+      reporter_count: c.reportCount,
+      reporter_weight: c.reporterWeight,
+      trusted_count: c.trustedCount,
+      proposed_action: c.proposedAction,
+      rank: rank(inputs, now),
+      claimed_by: null,
+      claim_expires_at: null,
+      decision_id: null,
+      created_at: now,
+      updated_at: now,
+      closed_at: null,
+    })
+    .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return null;
+  const subject = { caseId: id, subjectType: c.subject.type, subjectId: c.subject.id, accountId: c.subject.accountId };
+  await recordEvent(tx, actor, { type: 'case.opened', ...subject, payload: { source, ...payload } }, now);
+  return id;
+}
+
+/** Raises an open case to a more severe category (and re-ranks it); no change otherwise. */
+export async function raiseCase(
+  tx: Tx,
+  open: Selectable<CaseTable>,
+  category: CaseCategory,
+  now: number,
+): Promise<void> {
+  if (category.definition.severity <= open.severity) return;
+  const severity = category.definition.severity;
+  const inputs = {
+    severity,
+    reporterWeight: Number(open.reporter_weight),
+    trustedCount: open.trusted_count,
+    isPublic: open.is_public === 1,
+    proposed: open.proposed_action !== null,
+  };
+  await tx
+    .updateTable('cases')
+    .set({
+      severity,
+      category: category.code,
+      queue: category.definition.queue ?? open.queue,
+      rank: rank(inputs, Number(open.created_at)),
+      updated_at: now,
+    })
+    .where('id', '=', open.id)
+    .execute();
+}
+
 /**
  * Opens a case on a subject for a machine finding (a scan), or raises the
- * subject's open case to the finding's category when that is more severe. The
- * partial unique index keeps one open case per subject even when two processes
- * race here.
+ * subject's open case to the finding's category when that is more severe.
  */
 export async function openOrJoinCase(
   tx: Tx,
   actor: Actor,
   subject: CaseSubject,
-  category: { code: CategoryCode; definition: CategoryDefinition },
+  category: CaseCategory,
   source: 'scan',
   payload: Record<string, unknown>,
   now: number,
 ): Promise<{ caseId: string; opened: boolean }> {
-  const findOpen = () =>
-    tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('subject_type', '=', subject.type)
-      .where('subject_id', '=', subject.id)
-      .where('status', '=', 'open')
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst();
-  let open = await findOpen();
+  let open = await findOpenCase(tx, subject.type, subject.id);
   if (!open) {
-    const caseId = newId('case');
-    const severity = category.definition.severity;
-    const inserted = await tx
-      .insertInto('cases')
-      .values({
-        id: caseId,
-        subject_type: subject.type,
-        subject_id: subject.id,
-        account_id: subject.accountId,
-        status: 'open',
-        queue: category.definition.queue ?? 'main',
-        category: category.code,
-        severity,
-        language: subject.language,
-        is_public: subject.isPublic ? 1 : 0,
-        report_count: 0,
-        reporter_count: 0,
-        reporter_weight: 0,
-        trusted_count: 0,
-        proposed_action: null,
-        rank: rank({ severity, reporterWeight: 0, trustedCount: 0, isPublic: subject.isPublic, proposed: false }, now),
-        claimed_by: null,
-        claim_expires_at: null,
-        decision_id: null,
-        created_at: now,
-        updated_at: now,
-        closed_at: null,
-      })
-      .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
-      const event = { caseId, subjectType: subject.type, subjectId: subject.id, accountId: subject.accountId };
-      await recordEvent(tx, actor, { type: 'case.opened', ...event, payload: { source, ...payload } }, now);
-      return { caseId, opened: true };
-    }
-    open = await findOpen();
+    const nc = { subject, category, reportCount: 0, reporterWeight: 0, trustedCount: 0, proposedAction: null };
+    const caseId = await insertOpenCase(tx, actor, nc, source, payload, now);
+    if (caseId) return { caseId, opened: true };
+    open = await findOpenCase(tx, subject.type, subject.id);
     if (!open) throw new Error('open case vanished while joining it');
   }
-  if (category.definition.severity > open.severity) {
-    const severity = category.definition.severity;
-    const inputs = {
-      severity,
-      reporterWeight: Number(open.reporter_weight),
-      trustedCount: open.trusted_count,
-      isPublic: open.is_public === 1,
-      proposed: open.proposed_action !== null,
-    };
-    await tx
-      .updateTable('cases')
-      .set({
-        severity,
-        category: category.code,
-        queue: category.definition.queue ?? open.queue,
-        rank: rank(inputs, Number(open.created_at)),
-        updated_at: now,
-      })
-      .where('id', '=', open.id)
-      .execute();
-  }
+  await raiseCase(tx, open, category, now);
   return { caseId: open.id, opened: false };
 }

@@ -11,7 +11,8 @@ import { rank } from '../cases/priority.js';
 import { type ActionType, type DsaStatement, buildStatement } from './statement.js';
 import { recomputeAccountStatus, recomputeContentState } from './enforcement.js';
 import { needsRowLocks } from '../db/locking.js';
-import { sql } from 'kysely';
+import { findOpenCase, insertOpenCase } from '../cases/open-case.js';
+import type { CategoryCode } from '../policy/policy.js';
 
 export interface DecisionInput {
   actions: Array<{ type: ActionType; until?: string }>;
@@ -353,84 +354,23 @@ async function proposeOnStrikes(
         ? 'suspend_account'
         : null;
   if (!proposal) return;
-  const category = ctx.policy.category(input.category)!;
-  const findOpen = () =>
-    tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('subject_type', '=', 'account')
-      .where('subject_id', '=', accountId)
-      .where('status', '=', 'open')
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst();
-  let open = await findOpen();
+  const category = { code: input.category as CategoryCode, definition: ctx.policy.category(input.category)! };
+  const payload = { strikes, proposal, fromCase: fromCaseId };
+  let open = await findOpenCase(tx, 'account', accountId);
   if (!open) {
-    const caseId = newId('case');
-    const inserted = await tx
-      .insertInto('cases')
-      .values({
-        id: caseId,
-        subject_type: 'account',
-        subject_id: accountId,
-        account_id: accountId,
-        status: 'open',
-        queue: category.queue ?? 'main',
-        category: input.category,
-        severity: category.severity,
-        language: null,
-        is_public: 0,
-        report_count: 0,
-        reporter_count: 0,
-        reporter_weight: 0,
-        trusted_count: 0,
-        proposed_action: proposal,
-        rank: rank(
-          { severity: category.severity, reporterWeight: 0, trustedCount: 0, isPublic: false, proposed: true },
-          now,
-        ),
-        claimed_by: null,
-        claim_expires_at: null,
-        decision_id: null,
-        created_at: now,
-        updated_at: now,
-        closed_at: null,
-      })
-      .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
-      await recordEvent(
-        tx,
-        actor,
-        {
-          type: 'case.opened',
-          caseId,
-          subjectType: 'account',
-          subjectId: accountId,
-          accountId,
-          payload: { source: 'strikes' },
-        },
-        now,
-      );
-      await recordEvent(
-        tx,
-        actor,
-        {
-          type: 'strikes.threshold',
-          caseId,
-          subjectType: 'account',
-          subjectId: accountId,
-          accountId,
-          payload: { strikes, proposal, fromCase: fromCaseId },
-        },
-        now,
-      );
+    const subject = { type: 'account' as const, id: accountId, accountId, isPublic: false, language: null };
+    const nc = { subject, category, reportCount: 0, reporterWeight: 0, trustedCount: 0, proposedAction: proposal };
+    const caseId = await insertOpenCase(tx, actor, nc, 'strikes', payload, now);
+    if (caseId) {
+      const event = { caseId, subjectType: 'account', subjectId: accountId, accountId, payload };
+      await recordEvent(tx, actor, { type: 'strikes.threshold', ...event }, now);
       return;
     }
     // A report opened the account's case meanwhile: add the proposal to it.
-    open = await findOpen();
+    open = await findOpenCase(tx, 'account', accountId);
     if (!open) return;
   }
-  const severity = Math.max(open.severity, category.severity);
+  const severity = Math.max(open.severity, category.definition.severity);
   const inputs = {
     severity,
     reporterWeight: Number(open.reporter_weight),
@@ -443,19 +383,8 @@ async function proposeOnStrikes(
     .set({ proposed_action: proposal, severity, rank: rank(inputs, Number(open.created_at)), updated_at: now })
     .where('id', '=', open.id)
     .execute();
-  await recordEvent(
-    tx,
-    actor,
-    {
-      type: 'strikes.threshold',
-      caseId: open.id,
-      subjectType: 'account',
-      subjectId: accountId,
-      accountId,
-      payload: { strikes, proposal, fromCase: fromCaseId },
-    },
-    now,
-  );
+  const event = { caseId: open.id, subjectType: 'account', subjectId: accountId, accountId, payload };
+  await recordEvent(tx, actor, { type: 'strikes.threshold', ...event }, now);
 }
 
 export interface BulkResult {

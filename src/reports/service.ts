@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import type { Tx } from '../db/database.js';
 import { AppError, NotFoundError } from '../errors.js';
@@ -8,7 +7,7 @@ import { appendAudit } from '../audit/service.js';
 import type { Actor } from '../audit/actor.js';
 import { recordEvent } from '../moderation/events.js';
 import { rank } from '../cases/priority.js';
-import { needsRowLocks } from '../db/locking.js';
+import { findOpenCase, insertOpenCase } from '../cases/open-case.js';
 import type { CategoryCode } from '../policy/policy.js';
 
 export type ReportSubject = { contentId: string } | { accountId: string };
@@ -96,79 +95,27 @@ export async function fileReport(
         ? limits.trustedFlaggerWeight
         : await reporterWeight(tx, reporterKey, limits.minimumReporterWeight);
 
-    let open = await tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('subject_type', '=', subject.type)
-      .where('subject_id', '=', subject.id)
-      .where('status', '=', 'open')
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst();
+    let open = await findOpenCase(tx, subject.type, subject.id);
     let caseId: string;
     if (!open) {
-      caseId = newId('case');
-      const inputs = {
-        severity: category.severity,
-        reporterWeight: weight,
-        trustedCount: source === 'trusted_flagger' ? 1 : 0,
-        isPublic: subject.isPublic,
-        proposed: false,
-      };
-      const inserted = await tx
-        .insertInto('cases')
-        .values({
-          id: caseId,
-          subject_type: subject.type,
-          subject_id: subject.id,
-          account_id: subject.accountId,
-          status: 'open',
-          queue: category.queue ?? 'main',
-          category: input.category,
-          severity: category.severity,
-          language: subject.language,
-          is_public: subject.isPublic ? 1 : 0,
-          report_count: 1,
-          reporter_count: 1,
-          reporter_weight: weight,
-          trusted_count: inputs.trustedCount,
-          proposed_action: null,
-          rank: rank(inputs, now),
-          claimed_by: null,
-          claim_expires_at: null,
-          decision_id: null,
-          created_at: now,
-          updated_at: now,
-          closed_at: null,
-        })
-        .onConflict((oc) =>
-          oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing(),
-        )
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
-        await recordEvent(
-          tx,
-          actor,
-          {
-            type: 'case.opened',
-            caseId,
-            subjectType: subject.type,
-            subjectId: subject.id,
-            accountId: subject.accountId,
-            payload: { source: 'report' },
-          },
-          now,
-        );
-      } else {
-        // Another report opened the case between our look and our insert.
-        open = await tx
-          .selectFrom('cases')
-          .selectAll()
-          .where('subject_type', '=', subject.type)
-          .where('subject_id', '=', subject.id)
-          .where('status', '=', 'open')
-          .$if(needsRowLocks(tx), (q) => q.forUpdate())
-          .executeTakeFirstOrThrow();
-      }
+      const created = await insertOpenCase(
+        tx,
+        actor,
+        {
+          subject,
+          category: { code: input.category, definition: category },
+          reportCount: 1,
+          reporterWeight: weight,
+          trustedCount: source === 'trusted_flagger' ? 1 : 0,
+          proposedAction: null,
+        },
+        'report',
+        {},
+        now,
+      );
+      if (created) caseId = created;
+      // Another report opened the case between our look and our insert.
+      else open = await findOpenCase(tx, subject.type, subject.id);
     }
     if (open) {
       caseId = open.id;
