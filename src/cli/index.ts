@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { auditCommand } from './audit.js';
 import { migrateCommand } from './migrate.js';
+import { modelCommand } from './model.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -13,5 +14,6 @@ program.addCommand(serveCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(auditCommand());
+program.addCommand(modelCommand());
 
 await program.parseAsync(process.argv);
