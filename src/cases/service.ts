@@ -78,8 +78,10 @@ export async function listCases(
   if (q.language) query = query.where('language', '=', q.language);
   if (q.cursor) {
     const after = decodeCursor(q.cursor);
+    // (rank, id) < (after.rank, after.id), written with `rank <= after.rank` on its own so
+    // that both stores seek the index to the cursor instead of walking every case before it.
     query = query.where((eb) =>
-      eb.or([eb('rank', '<', after.rank), eb.and([eb('rank', '=', after.rank), eb('id', '<', after.id)])]),
+      eb.and([eb('rank', '<=', after.rank), eb.or([eb('rank', '<', after.rank), eb('id', '<', after.id)])]),
     );
   }
   const rows = await query
