@@ -35,6 +35,12 @@ export function serveCommand(): Command {
           if (stopping) return;
           stopping = true;
           server.ctx.logger.info({ signal }, 'shutting down');
+          // Bounded shutdown: everything acknowledged is already committed (and outboxes
+          // resume on the next start), so a stop that hangs on a busy store is cut short.
+          setTimeout(() => {
+            server.ctx.logger.warn({ signal }, 'graceful shutdown took over 5 s; exiting now');
+            process.exit(0);
+          }, 5000).unref();
           await server.stop();
           process.exit(0);
         };
