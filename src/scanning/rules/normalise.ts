@@ -600,29 +600,58 @@ class WordWriter {
   private simple = true;
   private targetScript = S_NONE;
   private mixed = false;
+  /** The last run of leet symbols measured: [from, to) in `leetRunOf`. */
+  private leetRunOf: Elements | null = null;
+  private leetRunFrom = 0;
+  private leetRunTo = 0;
 
   run(el: Elements, out: Output, full: boolean): void {
     this.el = el;
+    this.leetRunOf = null;
     this.out = out;
     this.full = full;
     out.reserve(el.length * 2 + 16);
-    if (full) {
-      this.runFull();
-      return;
-    }
+    if (full) this.runFull();
+    else this.runBasic();
+  }
+
+  /** The `basic` level: every element written as it is, except look-alikes in mixed-script words. */
+  private runBasic(): void {
+    const el = this.el;
+    const out = this.out;
+    const { cp: cps, meta: metas, src: srcs } = el;
     const n = el.length;
-    const metas = el.meta;
     let i = 0;
     while (i < n) {
-      const cls = metas[i]! & 15;
-      if (isWordClass(cls)) {
-        const end = this.wordEnd(i);
-        this.writeWord(i, end);
-        i = end;
+      if (!isWordClass(metas[i]! & 15)) {
+        out.write(cps[i]!, srcs[i]!);
+        i++;
         continue;
       }
-      out.write(el.cp[i]!, el.src[i]!);
-      i++;
+      const wordStart = out.length;
+      let latin = 0;
+      let cyrillic = 0;
+      let greek = 0;
+      let armenian = 0;
+      let j = i;
+      for (; j < n; j++) {
+        const m = metas[j]!;
+        const cls = m & 15;
+        if (cls === LETTER) {
+          const script = (m >> 4) & 15;
+          if (script === S_LATIN) latin++;
+          else if (script === S_CYRILLIC) cyrillic++;
+          else if (script === S_GREEK) greek++;
+          else if (script === S_ARMENIAN) armenian++;
+        } else if (cls !== DIGIT && cls !== MARK) break;
+        out.write(cps[j]!, srcs[j]!);
+      }
+      if (latin + cyrillic + greek + armenian !== Math.max(latin, cyrillic, greek, armenian)) {
+        out.length = wordStart; // a mixed-script word: write it again with its look-alikes folded
+        this.wordEnd(i);
+        this.writeWord(i, j);
+      }
+      i = j;
     }
   }
 
@@ -791,8 +820,17 @@ class WordWriter {
   private isLeetInWord(j: number, wordStart: number): boolean {
     const n = this.el.length;
     const metas = this.el.meta;
-    let k = j + 1;
-    while (k < n && (metas[k]! & 15) === LEET) k++;
+    // The end of the run of leet symbols `j` is in, remembered: asking for each
+    // symbol of a long run ("$$$$…") must not rescan the run each time.
+    let k: number;
+    if (this.el === this.leetRunOf && j >= this.leetRunFrom && j < this.leetRunTo) k = this.leetRunTo;
+    else {
+      k = j + 1;
+      while (k < n && (metas[k]! & 15) === LEET) k++;
+      this.leetRunOf = this.el;
+      this.leetRunFrom = j;
+      this.leetRunTo = k;
+    }
     const before = j > wordStart || (j > 0 && isWordClass(metas[j - 1]! & 15));
     const after = k < n && isWordClass(metas[k]! & 15);
     const c = this.el.cp[j]!;

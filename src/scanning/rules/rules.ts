@@ -546,7 +546,6 @@ export class CompiledRules {
   private readonly keywordRule: Int32Array;
   private readonly keywordTerm: readonly string[];
   private readonly keywordRuns: ReadonlyArray<Uint16Array | null>;
-  private readonly hasAllowTerms: boolean;
   private readonly combined: readonly CombinedRegex[];
   private readonly domains: DomainIndex<{ rule: number; listed: string }>;
   private readonly hasDomainRules: boolean;
@@ -564,7 +563,6 @@ export class CompiledRules {
     this.keywordRule = Int32Array.from(b.keywordRule);
     this.keywordTerm = b.keywordTerm;
     this.keywordRuns = b.keywordRuns;
-    this.hasAllowTerms = b.keywordRule.includes(-1);
     const combined: CombinedRegex[] = [];
     for (const level of ['basic', 'compat'] as const) {
       const alternatives = b.regexes[level];
@@ -624,10 +622,9 @@ export class CompiledRules {
       input = text.slice(0, cut);
     }
     const hits = new HitCollector(this.rules, context);
-    /** Allow-listed term spans, in source offsets. */
-    const allowed: number[] = [];
     const levels = this.levels.reset(input);
-    if (this.automaton) this.scanKeywords(levels.get('full'), hits, allowed);
+    /** Allow-listed term spans, in source offsets. */
+    const allowed = this.automaton ? this.scanKeywords(levels.get('full'), hits) : NO_SPANS;
     if (this.hasDomainRules) this.scanDomains(levels.get('basic'), hits);
     for (const c of this.combined) this.scanRegex(c, levels.get(c.level), hits, allowed);
     if (this.walletRules.length > 0) this.scanWallets(levels.get('compat'), hits);
@@ -635,7 +632,8 @@ export class CompiledRules {
     return { hits: hits.hits(), truncated, scannedChars: input.length };
   }
 
-  private scanKeywords(full: NormalisedText, hits: HitCollector, allowed: number[]): void {
+  /** Runs the automaton; records keyword hits and returns the allow-listed spans (source offsets). */
+  private scanKeywords(full: NormalisedText, hits: HitCollector): SpanSet {
     const found: number[] = [];
     const allowedHere: number[] = [];
     this.automaton!.scanUnits(full.units!, (pattern, start, end) => {
@@ -648,18 +646,28 @@ export class CompiledRules {
       if (rule < 0) allowedHere.push(start, end);
       else if (hits.applies(rule)) found.push(pattern, start, end);
     });
+    if (allowedHere.length === 0) {
+      for (let k = 0; k < found.length; k += 3) {
+        const span = toSourceSpan(full, found[k + 1]!, found[k + 2]!);
+        hits.add(this.keywordRule[found[k]!]!, this.keywordTerm[found[k]!]!, span.start, span.end);
+      }
+      return NO_SPANS;
+    }
+    const inSource: number[] = [];
     for (let k = 0; k < allowedHere.length; k += 2) {
       const span = toSourceSpan(full, allowedHere[k]!, allowedHere[k + 1]!);
-      allowed.push(span.start, span.end);
+      inSource.push(span.start, span.end);
     }
+    const allowedSpans = new SpanSet(allowedHere);
     for (let k = 0; k < found.length; k += 3) {
       const start = found[k + 1]!;
       const end = found[k + 2]!;
-      if (this.hasAllowTerms && within(allowedHere, start, end)) continue;
+      if (allowedSpans.covers(start, end)) continue;
       const pattern = found[k]!;
       const span = toSourceSpan(full, start, end);
       hits.add(this.keywordRule[pattern]!, this.keywordTerm[pattern]!, span.start, span.end);
     }
+    return new SpanSet(inSource);
   }
 
   private scanDomains(basic: NormalisedText, hits: HitCollector): void {
@@ -674,7 +682,7 @@ export class CompiledRules {
     }
   }
 
-  private scanRegex(c: CombinedRegex, n: NormalisedText, hits: HitCollector, allowed: number[]): void {
+  private scanRegex(c: CombinedRegex, n: NormalisedText, hits: HitCollector, allowed: SpanSet): void {
     const text = n.text.length > this.maxRegexChars ? n.text.slice(0, this.maxRegexChars) : n.text;
     const { regex, alternatives } = c;
     const seen = new Uint8Array(alternatives.length);
@@ -683,7 +691,7 @@ export class CompiledRules {
       const a = alternatives[alt]!;
       if (!hits.applies(a.rule)) return;
       const span = toSourceSpan(n, start, end);
-      if (allowed.length > 0 && within(allowed, span.start, span.end)) return;
+      if (allowed.size > 0 && allowed.covers(span.start, span.end)) return;
       hits.add(a.rule, a.pattern, span.start, span.end);
     };
     let examined = 0;
@@ -741,11 +749,45 @@ export class CompiledRules {
   }
 }
 
-/** Whether [start, end) lies inside one of the spans (flat [s0, e0, s1, e1, …]). */
-function within(spans: readonly number[], start: number, end: number): boolean {
-  for (let k = 0; k < spans.length; k += 2) if (spans[k]! <= start && end <= spans[k + 1]!) return true;
-  return false;
+/**
+ * Spans that take hits back (allow-listed terms). `covers` asks whether one span
+ * contains [start, end): a binary search over the spans by start and the
+ * running maximum of their ends, so many spans and many hits stay n log n.
+ */
+class SpanSet {
+  private readonly starts: number[] = [];
+  private readonly maxEnds: number[] = [];
+
+  /** `flat` is [s0, e0, s1, e1, …] in any order. */
+  constructor(flat: readonly number[]) {
+    const spans: Array<[number, number]> = [];
+    for (let k = 0; k < flat.length; k += 2) spans.push([flat[k]!, flat[k + 1]!]);
+    spans.sort((a, b) => a[0] - b[0]);
+    let max = -1;
+    for (const [s, e] of spans) {
+      max = Math.max(max, e);
+      this.starts.push(s);
+      this.maxEnds.push(max);
+    }
+  }
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  covers(start: number, end: number): boolean {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid]! <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.maxEnds[lo - 1]! >= end;
+  }
 }
+
+const NO_SPANS = new SpanSet([]);
 
 const defang = (host: string) => host.replace(/\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|[。．｡]/gi, '.');
 

@@ -21,7 +21,11 @@
  *    items whose character sets overlap (disjoint neighbours, like `\w+\s+`, do
  *    not multiply: the boundary between them is forced) — and refuses a pattern
  *    above {@link MAX_CHOICES}. Character sets are compared by probing them with
- *    a fixed sample of characters, so the estimate errs on the side of refusal.
+ *    a sample of characters from the major scripts; a set that none of the
+ *    samples falls in counts as overlapping every other set. The sample can
+ *    still miss an overlap between two sets of rare characters that each
+ *    contain a sample (then the estimate is low; the 64-repeat cap still bounds
+ *    the work).
  *
  * The rule set also runs regexes on at most the first 64 KB of a message (see
  * rules.ts), so the worst case is bounded by 64 K positions × 256 choices × the
@@ -276,44 +280,49 @@ class Parser {
 
 // ---- Character-set signatures, by probing -------------------------------------------------
 
+/** Printable ASCII, spaces, and a few letters, digits and symbols of each major script. */
 const PROBES: string[] = [];
 for (let c = 0x20; c < 0x7f; c++) PROBES.push(String.fromCharCode(c));
 PROBES.push(
-  '\t',
-  '\n',
-  '\u00a0',
-  'é',
-  'ß',
-  'а',
-  'я',
-  'α',
-  'ω',
-  'ا',
-  'ی',
-  'न',
-  'ा',
-  '中',
-  'あ',
-  '한',
-  '€',
+  ...'\t\n\r\u00a0\u2028\u3000\u200b',
+  ...'éßøłıſ',
+  ...'аяёіђ',
+  ...'αωάς',
+  ...'աֆ',
+  ...'აჰ',
+  ...'אתװ',
+  ...'ابیکه٣۳',
+  ...'नाक्३',
+  ...'কাগ',
+  ...'கா',
+  ...'กาะ๓',
+  ...'中人あアーー한',
+  ...'€$£¥©°±×',
   '😀',
-  '\u2028',
+  '👍',
 );
+/** Index of the flag "matches characters none of the probes is": such a set may overlap anything. */
+const UNKNOWN = PROBES.length;
 
 type Sig = Uint8Array<ArrayBuffer>;
 
 function probe(source: string): Sig {
   const re = new RegExp(`^(?:${source})$`, 'u');
-  const sig = new Uint8Array(PROBES.length);
+  const sig = new Uint8Array(PROBES.length + 1);
+  let any = false;
   PROBES.forEach((p, k) => {
     sig[k] = re.test(p) ? 1 : 0;
+    any ||= sig[k] === 1;
   });
+  if (!any) sig[UNKNOWN] = 1;
   return sig;
 }
 
-const overlaps = (a: Sig, b: Sig) => a.some((v, k) => v === 1 && b[k] === 1);
+const isEmpty = (a: Sig) => a.every((v) => v === 0);
+const overlaps = (a: Sig, b: Sig) =>
+  (a[UNKNOWN] === 1 && !isEmpty(b)) || (b[UNKNOWN] === 1 && !isEmpty(a)) || a.some((v, k) => v === 1 && b[k] === 1);
 const union = (a: Sig, b: Sig): Sig => a.map((v, k) => v | b[k]!);
-const emptySig = () => new Uint8Array(PROBES.length);
+const emptySig = () => new Uint8Array(PROBES.length + 1);
 
 // ---- Emission --------------------------------------------------------------------------------
 
