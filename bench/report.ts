@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Dialect } from '../src/db/database.js';
 import { INGEST_TARGET, type IngestResult } from './session-ingest.js';
 import { LOOKUP_TARGET, type LookupResult } from './session-lookup.js';
+import { INTAKE_TARGET, type IntakeResult } from './report-intake.js';
+import { QUEUE_TARGET, QUEUE_TARGET_METHODS, type QueueMethod, type QueueResult } from './queue-listing.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -37,6 +39,8 @@ export interface ResultsFile {
   benchmarks: {
     ingest?: IngestResult[];
     lookup?: LookupResult[];
+    intake?: IntakeResult[];
+    queue?: QueueResult[];
   };
 }
 
@@ -148,6 +152,83 @@ export function formatLookup(results: LookupResult[]): string {
   ].join('\n');
 }
 
+const INTAKE_HEADERS = [
+  'store',
+  'POST /v1/reports',
+  'p50 / p99 ms',
+  'GET /healthz',
+  'p50 / p99 ms',
+  'reports / healthz',
+  'non-2xx + errors',
+  'stored / 201 / sent',
+  'target',
+];
+
+function intakeRows(results: IntakeResult[], bold = false): string[][] {
+  const b = (s: string) => (bold ? `**${s}**` : s);
+  const verdict = (met: boolean | null) =>
+    met === null ? 'no target' : met ? 'met' : bold ? '**not met**' : 'NOT MET';
+  return results.map((r) => [
+    r.storeVersion,
+    b(`${int(r.reports.okPerSecond)}/s`),
+    `${ms(r.reports.latencyMs.p50)} / ${ms(r.reports.latencyMs.p99)}`,
+    `${int(r.healthz.okPerSecond)}/s`,
+    `${ms(r.healthz.latencyMs.p50)} / ${ms(r.healthz.latencyMs.p99)}`,
+    pct(r.ratio),
+    int(r.reports.non2xx + r.reports.errors + r.healthz.non2xx + r.healthz.errors),
+    `${int(r.stored.reports)} / ${int(r.stored.answered)} / ${int(r.stored.sent)}${r.stored.complete ? '' : bold ? ' **(reports missing)**' : ' (REPORTS MISSING)'}`,
+    verdict(r.targetMet),
+  ]);
+}
+
+export function formatIntake(results: IntakeResult[]): string {
+  const o = results[0]?.options;
+  return [
+    `Report intake over HTTP, ${o?.connections} connections from a second process (autocannon), ${o?.durationSeconds} s after ${o?.warmupSeconds} s of warm-up; target >= ${int(INTAKE_TARGET.sqliteReportsPerSecond)} reports/s on SQLite`,
+    textTable(INTAKE_HEADERS, intakeRows(results)),
+    ...results.map(
+      (r) =>
+        `  ${storeName(r.store)}: CPU in cores during reports: server ${r.reports.serverCores}, load generator ${r.reports.clientCores}, machine ${pct(r.reports.machineBusy)} busy; during /healthz: server ${r.healthz.serverCores}, load generator ${r.healthz.clientCores}; server at rest ${r.serverIdleCores}; ${int(r.stored.cases)} cases; seeded ${int(r.seeded.content)} content items in ${r.seeded.seconds} s`,
+    ),
+  ].join('\n');
+}
+
+const QUEUE_COLUMNS: { method: QueueMethod; text: string; markdown: string }[] = [
+  { method: 'select1', text: 'select 1', markdown: '`select 1`' },
+  { method: 'raw', text: 'raw SQL', markdown: 'first page, raw SQL' },
+  { method: 'firstPage', text: 'first page', markdown: 'first page' },
+  { method: 'filtered', text: 'category+language', markdown: 'category + language' },
+  { method: 'deepPage', text: 'deep page', markdown: 'deep page (cursor)' },
+  { method: 'queuePage', text: 'queue main', markdown: 'queue `main`, first page' },
+  { method: 'queueDeepPage', text: 'queue main, deep', markdown: 'queue `main`, deep page' },
+];
+
+function queueRows(results: QueueResult[], bold = false): string[][] {
+  const targeted = (m: QueueMethod) => QUEUE_TARGET_METHODS.includes(m);
+  return results.map((r) => [
+    `${r.storeVersion}, ${int(r.rows)} open cases`,
+    ...QUEUE_COLUMNS.map(({ method }) => {
+      const l = r.latencyMs[method];
+      const cell = `${ms(l.p50)} / ${ms(l.p99)}`;
+      return bold && targeted(method) ? `**${cell}**` : cell;
+    }),
+    String(r.latencyMs.select1.n),
+    r.targetMet ? 'met' : bold ? '**not met**' : 'NOT MET',
+  ]);
+}
+
+export function formatQueue(results: QueueResult[]): string {
+  const o = results[0]?.options;
+  return [
+    `Queue listing (listCases), p50 / p99 ms over up to ${int(o?.calls ?? 0)} calls each within ${o?.budgetSeconds} s; target p99 <= ${QUEUE_TARGET.p99Ms} ms`,
+    textTable(['store', ...QUEUE_COLUMNS.map((c) => c.text), 'calls', 'target'], queueRows(results)),
+    ...results.flatMap((r) => [
+      `  ${storeName(r.store)}: loaded in ${r.fillSeconds} s, ${mib(r.storeBytes)}; ${r.meanFilteredMatches} matching cases per filtered call on average${r.complete ? '' : `; time budget spent after ${r.latencyMs.select1.n} calls`}`,
+      ...Object.entries(r.plans).map(([m, plan]) => `    plan ${m}: ${plan}`),
+    ]),
+  ].join('\n');
+}
+
 export function formatMachine(m: Machine): string {
   return `${today()} · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · ${m.os} · Node ${m.node}`;
 }
@@ -173,6 +254,8 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
   const benchmarks: ResultsFile['benchmarks'] = { ...previous?.benchmarks };
   if (fresh.ingest) benchmarks.ingest = sameStore(previous?.benchmarks.ingest, fresh.ingest);
   if (fresh.lookup) benchmarks.lookup = sameStore(previous?.benchmarks.lookup, fresh.lookup);
+  if (fresh.intake) benchmarks.intake = sameStore(previous?.benchmarks.intake, fresh.intake);
+  if (fresh.queue) benchmarks.queue = sameStore(previous?.benchmarks.queue, fresh.queue);
   const out: ResultsFile = {
     date: today(),
     updatedAt: new Date().toISOString(),
@@ -239,7 +322,8 @@ export function latestResultsFile(dir = RESULTS_DIR): string | undefined {
 // ---------------------------------------------------------------- docs/BENCHMARKS.md
 
 function storeLines(results: ResultsFile): string[] {
-  const all = [...(results.benchmarks.ingest ?? []), ...(results.benchmarks.lookup ?? [])];
+  const b = results.benchmarks;
+  const all = [...(b.ingest ?? []), ...(b.lookup ?? []), ...(b.intake ?? []), ...(b.queue ?? [])];
   const seen = new Set<Dialect>();
   return all.flatMap((r) => {
     if (seen.has(r.store)) return [];
@@ -266,7 +350,7 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
       `${results.run.loadAverage.end} at the end (${m.cores} cores); the last run took ${results.run.seconds} s`,
     '- **Stores:** each run opens its store exactly as Custos does (`createContext`): SQLite in a file in a fresh ' +
       'temporary folder; PostgreSQL on the same machine at 127.0.0.1, in a schema of its own created for the run and ' +
-      'dropped after it.',
+      'dropped after it (report intake, whose server takes a database URL: a database of its own).',
     ...storeLines(results),
     '',
   ];
@@ -364,6 +448,131 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
         'and analysed, as autovacuum would. Every row of the accounts looked up holds a real ciphertext of its ' +
         "account (each lookup checks the decrypted address); the other rows hold one of the same size. The data fits in the machine's " +
         'memory, so these are warm-cache figures.',
+      '',
+    );
+  }
+  const intake = results.benchmarks.intake;
+  if (intake?.length) {
+    const o = intake[0]!.options;
+    out.push(
+      '## Report intake',
+      '',
+      `Reports filed through the HTTP API: the real server (\`node bin/custos.js serve\`) in a process of its own, loaded by ` +
+        `autocannon from a second process at ${o.connections} concurrent connections: ${o.warmupSeconds} s of warm-up, then ` +
+        `${o.durationSeconds} s timed, on the same connections. In the same run the same server answers \`GET /healthz\` ` +
+        `under the same load (${o.healthzWarmupSeconds} s + ${o.healthzSeconds} s), the floor of any request on this ` +
+        `server and machine. **Target: at least ${int(INTAKE_TARGET.sqliteReportsPerSecond)} reports/s on SQLite.**`,
+      '',
+      markdownTable(
+        [
+          'store',
+          '`POST /v1/reports`',
+          'p50 / p99 ms',
+          '`GET /healthz`',
+          'p50 / p99 ms',
+          'reports / healthz',
+          'non-2xx + errors',
+          'reports stored / answered 201 / sent',
+          `target: ≥ ${int(INTAKE_TARGET.sqliteReportsPerSecond)}/s on SQLite`,
+        ],
+        intakeRows(intake, true),
+      ),
+      '',
+      markdownTable(
+        [
+          'store',
+          'server CPU, reports',
+          'load generator CPU, reports',
+          'machine busy, reports',
+          'server CPU, healthz',
+          'load generator CPU, healthz',
+          'server at rest',
+          'cases opened',
+        ],
+        intake.map((r) => [
+          storeName(r.store),
+          `${r.reports.serverCores} cores`,
+          `${r.reports.clientCores} cores`,
+          pct(r.reports.machineBusy),
+          `${r.healthz.serverCores} cores`,
+          `${r.healthz.clientCores} cores`,
+          `${r.serverIdleCores} cores`,
+          int(r.stored.cases),
+        ]),
+      ),
+      '',
+      '- **Server**: a fresh data folder (SQLite) or a fresh database (PostgreSQL, created for the run and dropped ' +
+        'after it), `CUSTOS_LOG_LEVEL=warn`, everything else as shipped (in-process workers on). A platform token is ' +
+        `made with \`custos token create\`; ${int(o.authors)} accounts and ${int(o.content)} content items (one in ` +
+        'five public, most with a language) are sent through `POST /v1/ingest/accounts` and `/v1/ingest/content` first.',
+      `- **Reports**: \`POST /v1/reports\` with the platform token (so the public per-address limit does not apply); ` +
+        `every body names a random one of the content items, a random category of the taxonomy and a random reporting ` +
+        `user (\`reporter.accountId\`, one of ${int(o.reporters)}). The first report about an item opens its case; ` +
+        'later ones join it.',
+      '- **reports / healthz**: reports per second as a share of the trivial route on the same server and machine.',
+      '- **reports stored / answered 201 / sent**: reports counted in the store after the server stopped, against the ' +
+        '201 answers the load generator saw and the requests it sent over the whole run, warm-up included. Every ' +
+        'answered report must be stored; the few more stored are requests in flight when the load generator stopped.',
+      '- **CPU**: from /proc over the timed part, in cores (1 = one core busy throughout); the machine has ' +
+        `${m.cores} cores in all, shared by the server, the load generator and PostgreSQL. Latencies are every ` +
+        "response's time as the load generator saw it.",
+      '',
+    );
+  }
+
+  const queue = results.benchmarks.queue;
+  if (queue?.length) {
+    const o = queue[0]!.options;
+    out.push(
+      '## Queue listing',
+      '',
+      `\`listCases\` (what \`GET /v1/cases\` runs) with ${queue.map((r) => `${int(r.rows)} open cases in ${storeName(r.store)}`).join(' and ')}: ` +
+        `p50 / p99 in milliseconds over up to ${int(o.calls)} calls of each kind, interleaved, pages of ${o.pageSize}. ` +
+        `**Target: p99 ≤ ${QUEUE_TARGET.p99Ms} ms** for every \`listCases\` call (in bold).`,
+      '',
+      markdownTable(
+        ['store', ...QUEUE_COLUMNS.map((c) => c.markdown), 'calls each', `target: p99 ≤ ${QUEUE_TARGET.p99Ms} ms`],
+        queueRows(queue, true),
+      ),
+      '',
+      markdownTable(
+        ['store', 'query', 'plan'],
+        queue.flatMap((r) =>
+          (Object.entries(r.plans) as [QueueMethod, string][]).map(([m, plan]) => [
+            storeName(r.store),
+            QUEUE_COLUMNS.find((c) => c.method === m)?.markdown ?? m,
+            `\`${plan}\``,
+          ]),
+        ),
+      ),
+      '',
+      markdownTable(
+        ['store', 'loaded in', 'size', 'matching cases per filtered call', 'all calls made'],
+        queue.map((r) => [
+          storeName(r.store),
+          `${r.fillSeconds} s`,
+          `${mib(r.storeBytes)} ${r.store === 'sqlite' ? '(database file)' : '(cases + indexes)'}`,
+          int(r.meanFilteredMatches),
+          r.complete
+            ? 'yes'
+            : `no: the ${o.budgetSeconds} s budget was spent after ${r.latencyMs.select1.n} calls each, so p99 is close to the maximum`,
+        ]),
+      ),
+      '',
+      '- **first page**: the whole queue, highest priority first (no filter). **category + language**: one of six ' +
+        'category and language pairs per call, from `spam`/`en` (many matches) to `terrorism`/`pl` (few). **deep page**: ' +
+        `the page after the first ${int(queue[0]!.deepOffset)} cases, through the \`next\` cursor of a page that long. ` +
+        '**queue `main`**: the same with `queue=main`, the one filter the queue index (`cases_queue`: status, queue, ' +
+        'rank, id) serves.',
+      '- **`select 1`** is the round trip floor; **first page, raw SQL** is the very query `listCases` sends for the ' +
+        'first page (captured from it), run through Kysely without turning rows into summaries; each call checks it ' +
+        'returns what `listCases` returns. The plans below are those of the captured queries.',
+      `- The table is filled in bulk, not through the service: cases opened over ${o.spanDays} days up to now, each ` +
+        "with a category in a real queue's proportions (spam 30 %, scams 20 % … CSAM 1 %, severities and queues from " +
+        'the policy), content or account subject, public or not, 1 to 8 reporters, some trusted flaggers, a language ' +
+        '(or none), and the `rank` that `rank()` of src/cases/priority.ts gives it (checked bit for bit on a sample). ' +
+        'Indexes are dropped for the load and rebuilt from their own definitions, then analysed.',
+      `- After one untimed round, the timed rounds stop once ${o.budgetSeconds} s have passed (after two at least), so a slow store cannot hold the suite up; the number of calls made is shown.`,
       '',
     );
   }

@@ -10,17 +10,21 @@ import {
   describeCode,
   describeMachine,
   formatIngest,
+  formatIntake,
   formatLookup,
   formatMachine,
+  formatQueue,
   loadAverage,
   saveResults,
   writeBenchmarksDoc,
 } from './report.js';
 import { INGEST_DEFAULTS, type IngestOptions, type IngestResult, runIngest } from './session-ingest.js';
 import { LOOKUP_DEFAULTS, type LookupOptions, type LookupResult, runLookup } from './session-lookup.js';
+import { INTAKE_DEFAULTS, type IntakeOptions, type IntakeResult, killChildrenNow, runIntake } from './report-intake.js';
+import { QUEUE_DEFAULTS, type QueueOptions, type QueueResult, runQueue } from './queue-listing.js';
 import { removeLeftovers, removeTempFoldersNow } from './store.js';
 
-const USAGE = `Usage: npm run bench -- [ingest|lookup ...] [options]
+const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue ...] [options]
 
 Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
 prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHMARKS.md.
@@ -30,10 +34,15 @@ prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHM
   --lookups N               timed lookups per method (default ${LOOKUP_DEFAULTS.lookups})
   --batch-size N            sessions per ingest batch, at most 10,000 (default ${INGEST_DEFAULTS.batchSize})
   --samples N               ingest samples per method, median reported (default ${INGEST_DEFAULTS.samples})
+  --connections N           intake: concurrent connections of the load generator (default ${INTAKE_DEFAULTS.connections})
+  --duration S              intake: timed seconds of reports after the warm-up (default ${INTAKE_DEFAULTS.durationSeconds})
+  --cpu-prof DIR            intake: run the server with --cpu-prof, profiles written to DIR (not saved unless --save)
+  --cases N                 queue: open cases in the table (default ${QUEUE_DEFAULTS.cases.toLocaleString('en')})
+  --calls N                 queue: timed calls per query, at most (default ${QUEUE_DEFAULTS.calls})
   --save                    write results even though sizes differ from the defaults
   --no-save                 print only; write no results file and leave the docs alone
 
-A run with non-default sizes (say --sessions 1000000 for a quick look) prints its
+A run with non-default sizes (say --sessions 1000000 or --cases 100000 for a quick look) prints its
 figures but writes nothing unless --save is given, so it cannot replace the
 recorded figures by accident. PostgreSQL: CUSTOS_BENCH_PG_URL (default
 postgres://postgres@127.0.0.1:5432/test).`;
@@ -43,10 +52,16 @@ const NAMES: Record<string, BenchmarkName> = {
   'session-ingest': 'ingest',
   lookup: 'lookup',
   'session-lookup': 'lookup',
+  intake: 'intake',
+  'report-intake': 'intake',
+  queue: 'queue',
+  'queue-listing': 'queue',
 };
 
 /** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
 const BYTES_PER_SESSION = 500;
+/** Bytes the queue table takes per case, indexes and the sort's temporary files included, with room to spare. */
+const BYTES_PER_CASE = 1000;
 
 /** A mistake on the command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -69,6 +84,11 @@ function parseCommandLine() {
         lookups: { type: 'string' },
         'batch-size': { type: 'string' },
         samples: { type: 'string' },
+        connections: { type: 'string' },
+        duration: { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        cases: { type: 'string' },
+        calls: { type: 'string' },
         save: { type: 'boolean' },
         'no-save': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -86,10 +106,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const unknown = positionals.filter((p) => !(p in NAMES));
-  if (unknown.length > 0) throw new UsageError(`unknown benchmark ${unknown.join(', ')} (known: ingest, lookup)`);
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue)`);
+  }
   const selected: BenchmarkName[] = positionals.length
     ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
-    : ['ingest', 'lookup'];
+    : ['ingest', 'lookup', 'intake', 'queue'];
   if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
     throw new UsageError('--store must be sqlite or postgres');
   }
@@ -105,9 +127,22 @@ async function main(): Promise<number> {
     sessions: positiveInt('sessions', values.sessions, LOOKUP_DEFAULTS.sessions),
     lookups: positiveInt('lookups', values.lookups, LOOKUP_DEFAULTS.lookups),
   };
+  const intakeOptions: IntakeOptions = {
+    ...INTAKE_DEFAULTS,
+    connections: positiveInt('connections', values.connections, INTAKE_DEFAULTS.connections, 1000),
+    durationSeconds: positiveInt('duration', values.duration, INTAKE_DEFAULTS.durationSeconds, 3600),
+    ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}),
+  };
+  const queueOptions: QueueOptions = {
+    ...QUEUE_DEFAULTS,
+    cases: positiveInt('cases', values.cases, QUEUE_DEFAULTS.cases),
+    calls: positiveInt('calls', values.calls, QUEUE_DEFAULTS.calls),
+  };
   const defaults =
     JSON.stringify(ingestOptions) === JSON.stringify(INGEST_DEFAULTS) &&
-    JSON.stringify(lookupOptions) === JSON.stringify(LOOKUP_DEFAULTS);
+    JSON.stringify(lookupOptions) === JSON.stringify(LOOKUP_DEFAULTS) &&
+    JSON.stringify(intakeOptions) === JSON.stringify(INTAKE_DEFAULTS) &&
+    JSON.stringify(queueOptions) === JSON.stringify(QUEUE_DEFAULTS);
   const save = !values['no-save'] && (defaults || values.save === true);
 
   console.log(`Custos benchmarks: ${selected.join(', ')} on ${stores.join(', ')}`);
@@ -116,7 +151,10 @@ async function main(): Promise<number> {
 
   const removed = await removeLeftovers(stores);
   if (removed.length) console.error(`  removed leftovers of interrupted runs: ${removed.join(', ')}`);
-  if (selected.includes('lookup')) checkDiskSpace(lookupOptions.sessions);
+  const need =
+    (selected.includes('lookup') ? lookupOptions.sessions * BYTES_PER_SESSION : 0) +
+    (selected.includes('queue') ? queueOptions.cases * BYTES_PER_CASE : 0);
+  if (need > 0) checkDiskSpace(need);
 
   const started = Date.now();
   const loadAtStart = loadAverage();
@@ -142,6 +180,24 @@ async function main(): Promise<number> {
     fresh.lookup = results;
     console.log(`${formatLookup(results)}\n`);
   }
+  if (selected.includes('intake')) {
+    const results: IntakeResult[] = [];
+    for (const store of stores) {
+      console.error(`  intake: ${store}…`);
+      results.push(await runIntake(store, intakeOptions));
+    }
+    fresh.intake = results;
+    console.log(`${formatIntake(results)}\n`);
+  }
+  if (selected.includes('queue')) {
+    const results: QueueResult[] = [];
+    for (const store of stores) {
+      console.error(`  queue: ${store}…`);
+      results.push(await runQueue(store, queueOptions));
+    }
+    fresh.queue = results;
+    console.log(`${formatQueue(results)}\n`);
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };
   console.log(
@@ -164,25 +220,29 @@ async function main(): Promise<number> {
     ...(fresh.lookup ?? [])
       .filter((r) => !r.targetMet.sessionsInPeriod || !r.targetMet.readPersonalData)
       .map((r) => `lookup on ${r.store}`),
+    ...(fresh.intake ?? []).filter((r) => r.targetMet === false).map((r) => `intake on ${r.store}`),
+    ...(fresh.queue ?? []).filter((r) => !r.targetMet).map((r) => `queue on ${r.store}`),
   ];
+  const incomplete = (fresh.intake ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
+  if (incomplete.length) console.log(`Reports answered 201 but not stored: ${incomplete.join(', ')}.`);
   if (missed.length) console.log(`Targets not met: ${missed.join(', ')}.`);
   // Missing a target is a finding, not a failure of the run: exit 0 either way.
   return 0;
 }
 
-/** The lookup table is large; refuse to start rather than fill the disk halfway through. */
-function checkDiskSpace(sessions: number): void {
-  const need = sessions * BYTES_PER_SESSION;
+/** The lookup and queue tables are large; refuse to start rather than fill the disk halfway through. */
+function checkDiskSpace(need: number): void {
   const stat = fs.statfsSync(os.tmpdir());
   const free = stat.bavail * stat.bsize;
   if (free < need) {
     throw new Error(
-      `${os.tmpdir()} has ${Math.round(free / 2 ** 30)} GiB free; ${sessions.toLocaleString('en')} sessions need about ${Math.ceil(need / 2 ** 30)} GiB`,
+      `${os.tmpdir()} has ${Math.round(free / 2 ** 30)} GiB free; the tables of this run need about ${Math.ceil(need / 2 ** 30)} GiB`,
     );
   }
 }
 
 process.on('SIGINT', () => {
+  killChildrenNow();
   removeTempFoldersNow();
   console.error('\ninterrupted: temp folders removed; a leftover PostgreSQL schema is dropped by the next run');
   process.exit(130);

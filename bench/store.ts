@@ -14,6 +14,8 @@ export const BENCH_PG_URL = process.env.CUSTOS_BENCH_PG_URL ?? 'postgres://postg
 
 const DIR_PREFIX = 'custos-bench-';
 const SCHEMA_PREFIX = 'bench_';
+/** Whole databases, for benchmarks that start the real server (it takes a database URL, not a schema). */
+const DATABASE_PREFIX = 'custos_bench_';
 
 /** A fresh, migrated store for one benchmark: a SQLite file in a temp folder or a new PostgreSQL schema. */
 export interface BenchStore {
@@ -48,6 +50,55 @@ function isAlive(pid: number): boolean {
 }
 
 const live = new Set<BenchStore>();
+const liveDirs = new Set<string>();
+
+/** A fresh temp folder named so that `removeLeftovers` can tell whose it is; removed by `removeTempDir`. */
+export function makeTempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}_`));
+  liveDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  liveDirs.delete(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A fresh, empty PostgreSQL database on the benchmark server, for a Custos process of its own. */
+export interface BenchDatabase {
+  readonly name: string;
+  /** BENCH_PG_URL with this database in its path. */
+  readonly url: string;
+  /** Drops the database (closing any connection still open to it). Safe to call twice. */
+  drop(): Promise<void>;
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_PG_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createBenchDatabase(): Promise<BenchDatabase> {
+  const name = ownedName(DATABASE_PREFIX);
+  await adminQuery(`create database "${name}"`);
+  const url = new URL(BENCH_PG_URL);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await adminQuery(`drop database if exists "${name}" with (force)`);
+    },
+  };
+}
 
 /**
  * Creates the schema with Kysely's two migration tables already in it.
@@ -139,9 +190,10 @@ export function removeTempFoldersNow(): void {
   for (const store of live) {
     fs.rmSync(store.config.dataDir, { recursive: true, force: true });
   }
+  for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Drops schemas and folders left by benchmark runs that were killed before they cleaned up. */
+/** Drops schemas, databases and folders left by benchmark runs that were killed before they cleaned up. */
 export async function removeLeftovers(dialects: readonly Dialect[]): Promise<string[]> {
   const removed: string[] = [];
   const stale = (name: string, prefix: string) => {
@@ -165,6 +217,14 @@ export async function removeLeftovers(dialects: readonly Dialect[]): Promise<str
         if (!stale(nspname, SCHEMA_PREFIX)) continue;
         await client.query(`drop schema if exists "${nspname}" cascade`);
         removed.push(nspname);
+      }
+      const { rows: databases } = await client.query<{ datname: string }>(
+        `select datname from pg_database where datname like '${DATABASE_PREFIX}%'`,
+      );
+      for (const { datname } of databases) {
+        if (!stale(datname, DATABASE_PREFIX)) continue;
+        await client.query(`drop database if exists "${datname}" with (force)`);
+        removed.push(datname);
       }
     } finally {
       await client.end();

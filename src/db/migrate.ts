@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import * as foundation from './migrations/20261128T120000_foundation.js';
 import * as noticeAndAction from './migrations/20261128T130000_notice_and_action.js';
 import * as scanning from './migrations/20261128T140000_scanning.js';
+import * as queueIndexes from './migrations/20261128T150000_queue_indexes.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T120000_foundation': foundation,
   '20261128T130000_notice_and_action': noticeAndAction,
   '20261128T140000_scanning': scanning,
+  '20261128T150000_queue_indexes': queueIndexes,
 };
 
 /**
