@@ -7,5 +7,9 @@ import type { Kysely } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('cases_open_rank').on('cases').columns(['status', 'rank', 'id']).execute();
-  await db.schema.createIndex('cases_category_rank').on('cases').columns(['status', 'category', 'rank', 'id']).execute();
+  await db.schema
+    .createIndex('cases_category_rank')
+    .on('cases')
+    .columns(['status', 'category', 'rank', 'id'])
+    .execute();
 }
