@@ -562,8 +562,7 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
       '- **first page**: the whole queue, highest priority first (no filter). **category + language**: one of six ' +
         'category and language pairs per call, from `spam`/`en` (many matches) to `terrorism`/`pl` (few). **deep page**: ' +
         `the page after the first ${int(queue[0]!.deepOffset)} cases, through the \`next\` cursor of a page that long. ` +
-        '**queue `main`**: the same with `queue=main`, the one filter the queue index (`cases_queue`: status, queue, ' +
-        'rank, id) serves.',
+        '**queue `main`**: the same with `queue=main`. Which index serves each query is in the plans below.',
       '- **`select 1`** is the round trip floor; **first page, raw SQL** is the very query `listCases` sends for the ' +
         'first page (captured from it), run through Kysely without turning rows into summaries; each call checks it ' +
         'returns what `listCases` returns. The plans below are those of the captured queries.',
