@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import type { AppealTable } from '../db/schema.js';
 import type { Context } from '../context.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -224,18 +226,7 @@ export async function resolveAppeal(
   });
 }
 
-function toAppealView(r: {
-  id: string;
-  decision_id: string;
-  account_id: string;
-  text: string;
-  status: string;
-  decided_by: string;
-  filed_at: number;
-  resolved_by: string | null;
-  resolution: string | null;
-  resolved_at: number | null;
-}): AppealView {
+function toAppealView(r: Selectable<AppealTable>): AppealView {
   const iso = (t: number) => new Date(Number(t)).toISOString();
   return {
     id: r.id,

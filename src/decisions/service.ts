@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import type { DecisionTable } from '../db/schema.js';
 import type { Context } from '../context.js';
 import type { Tx } from '../db/database.js';
 import { AppError, ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../errors.js';
@@ -442,23 +444,7 @@ export async function getStatement(
   };
 }
 
-export function toDecisionView(row: {
-  id: string;
-  case_id: string;
-  subject_type: 'content' | 'account';
-  subject_id: string;
-  account_id: string;
-  actions: string;
-  category: string;
-  ground: 'illegal' | 'terms';
-  explanation: string;
-  decided_by: string;
-  automation: string;
-  policy_version: string;
-  status: string;
-  created_at: number;
-  reversed_at: number | null;
-}): DecisionView {
+export function toDecisionView(row: Selectable<DecisionTable>): DecisionView {
   return {
     id: row.id,
     caseId: row.case_id,
