@@ -7,6 +7,7 @@ import {
   Kysely,
   PostgresDialect,
   SqliteDialect,
+  type SqliteDatabase,
   SqliteDriver,
   type Transaction,
   sql,
@@ -16,6 +17,9 @@ import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 import { isStoreUnavailable } from './store-errors.js';
 import { StoreUnavailableError } from '../errors.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
+
+const SAFETY_NET_CHECKPOINT_PAGES = 10_000;
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
@@ -47,6 +51,38 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/**
+ * better-sqlite3 behind Kysely's SQLite dialect, with prepared statements kept
+ * and reused by their SQL text. Kysely prepares every query afresh, which cost
+ * about a fifth of a report's CPU time; the same few hundred statements recur
+ * for the life of the process. A statement still mid-iteration (a streamed
+ * query) is never handed out twice: a fresh one is prepared instead.
+ */
+class CachingSqliteDatabase implements SqliteDatabase {
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  constructor(
+    private readonly handle: BetterSqlite3.Database,
+    private readonly capacity = 500,
+  ) {}
+
+  prepare(text: string): BetterSqlite3.Statement {
+    const cached = this.#statements.get(text);
+    if (cached && !cached.busy) return cached;
+    const statement = this.handle.prepare(text);
+    if (!cached) {
+      // Oldest first out: generated SQL (an IN list per batch size) must not grow the cache without bound.
+      if (this.#statements.size >= this.capacity) this.#statements.delete(this.#statements.keys().next().value!);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  close(): void {
+    this.#statements.clear();
+    this.handle.close();
   }
 }
 
@@ -89,10 +125,23 @@ function openSqlite(file: string, busyTimeoutMs: number, synchronous: 'NORMAL' |
     // See Config.sqliteSynchronous for the durability trade-off.
     handle.pragma(`synchronous = ${synchronous}`);
     handle.pragma('foreign_keys = ON');
+    // Savepoints (group commit) and sorts keep their scratch data in memory, not temp files.
+    handle.pragma('temp_store = MEMORY');
+    // 64 MiB of page cache (the default is 2 MiB): the indexes a report touches stay in memory.
+    handle.pragma('cache_size = -65536');
+    // Checkpoints run in a thread of their own (see sqlite-checkpointer.ts); this
+    // much larger automatic threshold (about 40 MiB of WAL) is only the safety net.
+    handle.pragma(`wal_autocheckpoint = ${SAFETY_NET_CHECKPOINT_PAGES}`);
   } catch (error) {
     throw new StoreUnavailableError(error);
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: handle }) });
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: new CachingSqliteDatabase(handle) }),
+  });
+  const checkpointer = startCheckpointer(file, {
+    busyTimeoutMs,
+    onError: (message) => process.emitWarning(`SQLite background checkpoint failed: ${message}`),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -101,6 +150,7 @@ function openSqlite(file: string, busyTimeoutMs: number, synchronous: 'NORMAL' |
       await sql`select 1`.execute(db);
     },
     async close() {
+      await checkpointer.stop();
       await db.destroy();
     },
   };

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Context } from '../context.js';
-import type { Tx } from '../db/database.js';
+import type { Db, Tx } from '../db/database.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import { appendAudit } from '../audit/service.js';
@@ -8,7 +9,7 @@ import type { Actor } from '../audit/actor.js';
 import { recordEvent } from '../moderation/events.js';
 import { rank } from '../cases/priority.js';
 import { findOpenCase, insertOpenCase } from '../cases/open-case.js';
-import type { CategoryCode } from '../policy/policy.js';
+import type { CategoryCode, CategoryDefinition } from '../policy/policy.js';
 
 export type ReportSubject = { contentId: string } | { accountId: string };
 
@@ -52,9 +53,7 @@ export async function fileReport(
   clientAddress: string,
   now = Date.now(),
 ): Promise<ReportReceipt> {
-  const policy = ctx.policy;
-  const limits = policy.document.moderation.reports;
-  const category = policy.category(input.category);
+  const category = ctx.policy.category(input.category);
   if (!category)
     throw new AppError('validation_failed', 'Unknown category.', [
       { path: '/category', code: 'unknown_category', message: 'not in the taxonomy' },
@@ -65,140 +64,188 @@ export async function fileReport(
   const clientKey = source === 'public' ? ctx.cipher.blindIndex('client', clientAddress) : null;
   const accessKey = crypto.randomBytes(24).toString('base64url');
   const reportId = newId('rep');
+  const reporterEmailEnc = input.reporter?.email
+    ? ctx.cipher.encrypt(REPORTER_EMAIL_FIELD, reportId, input.reporter.email)
+    : null;
+  const filing: Filing = {
+    ctx,
+    actor,
+    input,
+    now,
+    category,
+    source,
+    reporterKey,
+    clientKey,
+    reportId,
+    reporterEmailEnc,
+    accessKeyHash: hashKey(accessKey),
+  };
+  const stored = await intakeFor(ctx).submit(filing);
+  return { ...stored, accessKey };
+}
 
-  return ctx.store.db.transaction().execute(async (tx) => {
-    const subject = await loadSubject(tx, input.subject);
-    if (source === 'public') {
-      const byClient = await tx
-        .selectFrom('reports')
-        .select(tx.fn.countAll<number>().as('n'))
-        .where('client_key', '=', clientKey)
-        .where('created_at', '>', now - HOUR)
-        .executeTakeFirstOrThrow();
-      if (Number(byClient.n) >= limits.publicPerAddressPerHour) {
-        throw new AppError('rate_limited', 'Too many reports from this address; try again later.');
-      }
-      const bySubject = await tx
-        .selectFrom('reports')
-        .select(tx.fn.countAll<number>().as('n'))
-        .where('subject_type', '=', subject.type)
-        .where('subject_id', '=', subject.id)
-        .where('source', '=', 'public')
-        .where('created_at', '>', now - HOUR)
-        .executeTakeFirstOrThrow();
-      if (Number(bySubject.n) >= limits.publicPerSubjectPerHour) {
-        throw new AppError('rate_limited', 'This subject has received many reports already; it is being reviewed.');
-      }
-    }
-    const weight =
-      source === 'trusted_flagger'
-        ? limits.trustedFlaggerWeight
-        : await reporterWeight(tx, reporterKey, limits.minimumReporterWeight);
+interface Filing {
+  ctx: Context;
+  actor: Actor;
+  input: ReportInput;
+  now: number;
+  category: CategoryDefinition;
+  source: 'public' | 'platform' | 'trusted_flagger';
+  reporterKey: string;
+  clientKey: string | null;
+  reportId: string;
+  reporterEmailEnc: Buffer | null;
+  accessKeyHash: string;
+}
 
-    let open = await findOpenCase(tx, subject.type, subject.id);
-    let caseId: string;
-    if (!open) {
-      const created = await insertOpenCase(
-        tx,
-        actor,
-        {
-          subject,
-          category: { code: input.category, definition: category },
-          reportCount: 1,
-          reporterWeight: weight,
-          trustedCount: source === 'trusted_flagger' ? 1 : 0,
-          proposedAction: null,
-        },
-        'report',
-        {},
-        now,
-      );
-      if (created) caseId = created;
-      // Another report opened the case between our look and our insert.
-      else open = await findOpenCase(tx, subject.type, subject.id);
+/**
+ * Reports arrive in bursts and each is a handful of small writes: they are
+ * committed in groups (see GroupCommit), one report per savepoint, so a
+ * rejected report (unknown subject, rate limit) leaves the others untouched.
+ */
+const intakes = new WeakMap<Db, GroupCommit<Filing, Omit<ReportReceipt, 'accessKey'>>>();
+
+function intakeFor(ctx: Context): GroupCommit<Filing, Omit<ReportReceipt, 'accessKey'>> {
+  let intake = intakes.get(ctx.store.db);
+  if (!intake) {
+    intake = new GroupCommit(ctx.store.db, storeReport);
+    intakes.set(ctx.store.db, intake);
+  }
+  return intake;
+}
+
+async function storeReport(tx: Tx, filing: Filing): Promise<Omit<ReportReceipt, 'accessKey'>> {
+  const { ctx, actor, input, now, category, source, reporterKey, clientKey, reportId } = filing;
+  const limits = ctx.policy.document.moderation.reports;
+  const subject = await loadSubject(tx, input.subject);
+  if (source === 'public') {
+    const byClient = await tx
+      .selectFrom('reports')
+      .select(tx.fn.countAll<number>().as('n'))
+      .where('client_key', '=', clientKey)
+      .where('created_at', '>', now - HOUR)
+      .executeTakeFirstOrThrow();
+    if (Number(byClient.n) >= limits.publicPerAddressPerHour) {
+      throw new AppError('rate_limited', 'Too many reports from this address; try again later.');
     }
-    if (open) {
-      caseId = open.id;
-      const repeat = await tx
-        .selectFrom('reports')
-        .select('id')
-        .where('case_id', '=', open.id)
-        .where('reporter_key', '=', reporterKey)
-        .executeTakeFirst();
-      const worse = category.severity > open.severity;
-      const next = {
-        severity: worse ? category.severity : open.severity,
-        reporterWeight: Number(open.reporter_weight) + (repeat ? 0 : weight),
-        trustedCount: open.trusted_count + (source === 'trusted_flagger' && !repeat ? 1 : 0),
-        isPublic: open.is_public === 1,
-        proposed: open.proposed_action !== null,
-      };
-      await tx
-        .updateTable('cases')
-        .set({
-          report_count: open.report_count + 1,
-          reporter_count: open.reporter_count + (repeat ? 0 : 1),
-          reporter_weight: next.reporterWeight,
-          trusted_count: next.trustedCount,
-          severity: next.severity,
-          ...(worse ? { category: input.category, queue: category.queue ?? open.queue } : {}),
-          rank: rank(next, Number(open.created_at)),
-          updated_at: now,
-        })
-        .where('id', '=', open.id)
-        .execute();
+    const bySubject = await tx
+      .selectFrom('reports')
+      .select(tx.fn.countAll<number>().as('n'))
+      .where('subject_type', '=', subject.type)
+      .where('subject_id', '=', subject.id)
+      .where('source', '=', 'public')
+      .where('created_at', '>', now - HOUR)
+      .executeTakeFirstOrThrow();
+    if (Number(bySubject.n) >= limits.publicPerSubjectPerHour) {
+      throw new AppError('rate_limited', 'This subject has received many reports already; it is being reviewed.');
     }
+  }
+  const weight =
+    source === 'trusted_flagger'
+      ? limits.trustedFlaggerWeight
+      : await reporterWeight(tx, reporterKey, limits.minimumReporterWeight);
+
+  let open = await findOpenCase(tx, subject.type, subject.id);
+  let caseId: string;
+  if (!open) {
+    const created = await insertOpenCase(
+      tx,
+      actor,
+      {
+        subject,
+        category: { code: input.category, definition: category },
+        reportCount: 1,
+        reporterWeight: weight,
+        trustedCount: source === 'trusted_flagger' ? 1 : 0,
+        proposedAction: null,
+      },
+      'report',
+      {},
+      now,
+    );
+    if (created) caseId = created;
+    // Another report opened the case between our look and our insert.
+    else open = await findOpenCase(tx, subject.type, subject.id);
+  }
+  if (open) {
+    caseId = open.id;
+    const repeat = await tx
+      .selectFrom('reports')
+      .select('id')
+      .where('case_id', '=', open.id)
+      .where('reporter_key', '=', reporterKey)
+      .executeTakeFirst();
+    const worse = category.severity > open.severity;
+    const next = {
+      severity: worse ? category.severity : open.severity,
+      reporterWeight: Number(open.reporter_weight) + (repeat ? 0 : weight),
+      trustedCount: open.trusted_count + (source === 'trusted_flagger' && !repeat ? 1 : 0),
+      isPublic: open.is_public === 1,
+      proposed: open.proposed_action !== null,
+    };
     await tx
-      .insertInto('reports')
-      .values({
-        id: reportId,
-        case_id: caseId!,
-        subject_type: subject.type,
-        subject_id: subject.id,
-        category: input.category,
-        explanation: input.explanation ?? null,
-        source,
-        reporter_token_id: actor.role === 'public' ? null : actor.id,
-        reporter_account_id: input.reporter?.accountId ?? null,
-        reporter_email_enc: input.reporter?.email
-          ? ctx.cipher.encrypt(REPORTER_EMAIL_FIELD, reportId, input.reporter.email)
-          : null,
-        reporter_key: reporterKey,
-        client_key: clientKey,
-        weight,
-        access_key_hash: hashKey(accessKey),
-        status: 'open',
-        outcome: null,
-        created_at: now,
-        resolved_at: null,
+      .updateTable('cases')
+      .set({
+        report_count: open.report_count + 1,
+        reporter_count: open.reporter_count + (repeat ? 0 : 1),
+        reporter_weight: next.reporterWeight,
+        trusted_count: next.trustedCount,
+        severity: next.severity,
+        ...(worse ? { category: input.category, queue: category.queue ?? open.queue } : {}),
+        rank: rank(next, Number(open.created_at)),
+        updated_at: now,
       })
+      .where('id', '=', open.id)
       .execute();
-    await recordEvent(
-      tx,
-      actor,
-      {
-        type: 'report.received',
-        caseId: caseId!,
-        subjectType: subject.type,
-        subjectId: subject.id,
-        accountId: subject.accountId,
-        payload: { reportId, category: input.category, source, weight },
-      },
-      now,
-    );
-    await appendAudit(
-      tx,
-      actor,
-      {
-        action: 'report.create',
-        subjectType: 'report',
-        subjectId: reportId,
-        details: { caseId: caseId!, category: input.category, source },
-      },
-      now,
-    );
-    return { id: reportId, caseId: caseId!, status: 'open' as const, accessKey };
-  });
+  }
+  await tx
+    .insertInto('reports')
+    .values({
+      id: reportId,
+      case_id: caseId!,
+      subject_type: subject.type,
+      subject_id: subject.id,
+      category: input.category,
+      explanation: input.explanation ?? null,
+      source,
+      reporter_token_id: actor.role === 'public' ? null : actor.id,
+      reporter_account_id: input.reporter?.accountId ?? null,
+      reporter_email_enc: filing.reporterEmailEnc,
+      reporter_key: reporterKey,
+      client_key: clientKey,
+      weight,
+      access_key_hash: filing.accessKeyHash,
+      status: 'open',
+      outcome: null,
+      created_at: now,
+      resolved_at: null,
+    })
+    .execute();
+  await recordEvent(
+    tx,
+    actor,
+    {
+      type: 'report.received',
+      caseId: caseId!,
+      subjectType: subject.type,
+      subjectId: subject.id,
+      accountId: subject.accountId,
+      payload: { reportId, category: input.category, source, weight },
+    },
+    now,
+  );
+  await appendAudit(
+    tx,
+    actor,
+    {
+      action: 'report.create',
+      subjectType: 'report',
+      subjectId: reportId,
+      details: { caseId: caseId!, category: input.category, source },
+    },
+    now,
+  );
+  return { id: reportId, caseId: caseId!, status: 'open' as const };
 }
 
 /** A report's status for whoever holds its access key; a wrong key is a 404, like a wrong id. */
