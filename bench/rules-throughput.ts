@@ -21,7 +21,7 @@ import { describeMachine } from './report.js';
  * about 3 % a listed keyword, some of them disguised (leetspeak, spacing,
  * Cyrillic look-alikes).
  *
- * Rule sets: the shipped example (policy/rules.example.yaml: all five kinds),
+ * Rule sets: the shipped example (policy/current.yaml: all five kinds),
  * then that example plus 1,000 and 10,000 generated keywords in one keyword
  * rule — the automaton's cost should not depend on the count.
  * obscenity: its English preset (about 70 words, each a RegExp run over the
@@ -31,7 +31,7 @@ import { describeMachine } from './report.js';
  */
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const EXAMPLE = path.resolve(here, '../policy/rules.example.yaml');
+const EXAMPLE = path.resolve(here, '../policy/current.yaml');
 
 /** Mulberry32: a small seeded generator, so every run scans the same messages. */
 function random(seed: number): () => number {

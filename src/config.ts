@@ -45,6 +45,28 @@ export interface Config {
   readonly webhookPollMs: number;
   /** First retry delay of a failed webhook; doubles with each attempt. */
   readonly webhookRetryBaseMs: number;
+  /**
+   * Folder of an operator-supplied ONNX text classifier in the transformers.js layout
+   * (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx; see
+   * docs/MODEL.md), run as an extra scanner. Unset (default): no ONNX scanner, and the
+   * optional onnxruntime-node and @huggingface/transformers packages are never loaded.
+   */
+  readonly onnxTextModelDir: string | undefined;
+  /**
+   * Weights of our linear text classifier (`custos model train` writes them);
+   * the shipped models/text-linear-v1.bin when unset. A missing or corrupt file
+   * stops the start with its path: no silent fallback to rules alone.
+   */
+  readonly textModelFile: string | undefined;
+  /**
+   * NATS server(s), comma-separated; when set, scan jobs flow through a JetStream
+   * stream to any number of worker processes instead of the job table alone.
+   */
+  readonly natsUrl: string | undefined;
+  /** First token of the NATS subjects and stream names (one deployment, one prefix). */
+  readonly natsPrefix: string;
+  /** How long JetStream waits for a worker's ack before handing the message to another worker. */
+  readonly natsAckWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +98,11 @@ const VARIABLES = [
   'CUSTOS_WEBHOOK_TIMEOUT_MS',
   'CUSTOS_WEBHOOK_POLL_MS',
   'CUSTOS_WEBHOOK_RETRY_BASE_MS',
+  'CUSTOS_ONNX_TEXT_MODEL_DIR',
+  'CUSTOS_TEXT_MODEL_FILE',
+  'CUSTOS_NATS_URL',
+  'CUSTOS_NATS_PREFIX',
+  'CUSTOS_NATS_ACK_WAIT_MS',
 ] as const;
 
 /** Picks the CUSTOS_* variables out of an environment; empty strings count as unset. */
@@ -124,12 +151,52 @@ function databaseUrl(raw: RawEnv): string | undefined {
   return value;
 }
 
+function natsUrl(raw: RawEnv): string | undefined {
+  const value = raw.CUSTOS_NATS_URL;
+  if (value === undefined) return undefined;
+  // A URL may carry credentials (nats://user:secret@host): name the problem, never the value.
+  for (const server of value.split(',')) {
+    let url: URL;
+    try {
+      url = new URL(server.trim());
+    } catch {
+      throw new ConfigError('CUSTOS_NATS_URL', 'is not a URL (expected nats://host:4222, comma-separated for several)');
+    }
+    if ((url.protocol !== 'nats:' && url.protocol !== 'tls:') || url.hostname === '') {
+      throw new ConfigError('CUSTOS_NATS_URL', `must be nats://host:port or tls://host:port, got ${url.protocol}//`);
+    }
+  }
+  return value;
+}
+
+function natsPrefix(raw: RawEnv): string {
+  const value = raw.CUSTOS_NATS_PREFIX ?? 'custos';
+  // One subject token, lower case: it also names streams, where case-only differences would collide.
+  if (!/^[a-z0-9_-]{1,32}$/.test(value)) {
+    throw new ConfigError('CUSTOS_NATS_PREFIX', `must be 1-32 of a-z, 0-9, _ and -, got "${value}"`);
+  }
+  return value;
+}
+
 function oneOf<T extends string>(raw: RawEnv, name: string, allowed: readonly T[], fallback: T): T {
   const value = raw[name];
   if (value === undefined) return fallback;
   const upper = value.toUpperCase() as T;
   if (!allowed.includes(upper)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
   return upper;
+}
+
+function onnxTextModelDir(raw: RawEnv): string | undefined {
+  const value = raw.CUSTOS_ONNX_TEXT_MODEL_DIR;
+  if (value === undefined) return undefined;
+  // The loader reads onnx/model.onnx, config.json and the tokenizer from the folder.
+  if (/\.(onnx|json)$/i.test(value)) {
+    throw new ConfigError(
+      'CUSTOS_ONNX_TEXT_MODEL_DIR',
+      'must name the model folder (holding config.json, tokenizer.json and onnx/model.onnx), not a file in it',
+    );
+  }
+  return path.resolve(value);
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -157,6 +224,11 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     webhookTimeoutMs: integer(raw, 'CUSTOS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookPollMs: integer(raw, 'CUSTOS_WEBHOOK_POLL_MS', 1000, 10, 600_000),
     webhookRetryBaseMs: integer(raw, 'CUSTOS_WEBHOOK_RETRY_BASE_MS', 2000, 1, 3_600_000),
+    onnxTextModelDir: onnxTextModelDir(raw),
+    textModelFile: raw.CUSTOS_TEXT_MODEL_FILE ? path.resolve(raw.CUSTOS_TEXT_MODEL_FILE) : undefined,
+    natsUrl: natsUrl(raw),
+    natsPrefix: natsPrefix(raw),
+    natsAckWaitMs: integer(raw, 'CUSTOS_NATS_ACK_WAIT_MS', 60_000, 1000, 3_600_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging.js';
 import { type Policy, loadPolicy } from './policy/policy.js';
 import { buildScanning } from './scanning/build.js';
+import { NatsScanQueue } from './scanning/nats-queue.js';
 import type { ScanPipeline } from './scanning/pipeline.js';
 import type { ScanningPolicy } from './scanning/scanning-policy.js';
 
@@ -24,18 +25,29 @@ export interface Context {
   /** The content scanning pipeline and the policy's scanning rules. */
   readonly scanner: ScanPipeline;
   readonly scanning: ScanningPolicy;
+  /** The NATS JetStream scan stream, in processes that asked for it when CUSTOS_NATS_URL is set. */
+  readonly scanQueue?: NatsScanQueue;
 }
 
 export interface ContextOptions extends OpenStoreOptions {
   logger?: Logger;
   /** Run migrations on open (the server does; `custos migrate` does it explicitly). */
   migrate?: boolean;
+  /**
+   * Connect to NATS when CUSTOS_NATS_URL is set (the server and `custos worker`
+   * do; one-shot commands do not). Never waits for NATS: see NatsScanQueue.
+   */
+  scanQueue?: boolean;
 }
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const policy = loadPolicy(config.policyFile);
-  const { scanner, scanning } = await buildScanning(policy);
+  const { scanner, scanning } = await buildScanning(policy, {
+    textModelFile: config.textModelFile,
+    onnxTextModelDir: config.onnxTextModelDir,
+    warn: (message) => logger.warn(message),
+  });
   const cipher = new PersonalDataCipher(loadMasterKey(config.dataDir, config.masterKey));
   const store = await openStore(config, options);
   try {
@@ -45,9 +57,19 @@ export async function createContext(config: Config, options: ContextOptions = {}
     await store.close().catch(() => {});
     throw error;
   }
-  return { config, store, cipher, logger, policy, scanner, scanning };
+  const scanQueue =
+    options.scanQueue && config.natsUrl
+      ? new NatsScanQueue({
+          url: config.natsUrl,
+          prefix: config.natsPrefix,
+          ackWaitMs: config.natsAckWaitMs,
+          logger,
+        })
+      : undefined;
+  return { config, store, cipher, logger, policy, scanner, scanning, scanQueue };
 }
 
 export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.scanQueue?.close();
   await ctx.store.close();
 }

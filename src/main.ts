@@ -20,7 +20,8 @@ export interface RunningServer {
 
 /** Starts the API (and, by default, the in-process workers) on the configured port. */
 export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
-  const ctx = await createContext(config);
+  // With NATS configured even an API-only server connects, to report the queue in /readyz.
+  const ctx = await createContext(config, { scanQueue: true });
   let app: FastifyInstance | undefined;
   let workers: Workers | undefined;
   try {

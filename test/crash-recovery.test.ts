@@ -44,7 +44,7 @@ function api(port: number): Api {
 }
 
 async function createToken(env: NodeJS.ProcessEnv, role: string): Promise<string> {
-  const result = await runCli(['token', 'create', '--role', role, '--name', `crash ${role}`, '--json'], env);
+  const result = await runCli(['token', 'create', '--role', role, '--name', `crash ${role}`, '--json'], env, 90_000);
   assert.equal(result.code, 0, result.stderr);
   const parsed = JSON.parse(result.stdout) as { id: string; token: string };
   assert.match(parsed.id, /^tok_/);

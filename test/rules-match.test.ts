@@ -16,7 +16,7 @@ import {
 import { MAX_CHOICES, checkPattern } from '../src/scanning/rules/safe-regex.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const EXAMPLE = path.resolve(here, '../policy/rules.example.yaml');
+const EXAMPLE = path.resolve(here, '../policy/current.yaml');
 
 type RuleInput = Partial<RuleDefinition> & { id: string; kind: RuleDefinition['kind'] };
 
@@ -543,7 +543,7 @@ ${rulesYaml}`;
   });
 });
 
-describe('the example rules (policy/rules.example.yaml)', () => {
+describe('the shipped rules (policy/current.yaml)', () => {
   const example = compileRulesFromYaml(fs.readFileSync(EXAMPLE, 'utf8'), { categories: CATEGORY_CODES });
   const cases: Array<[string, string[], ScanContext?]> = [
     ['B.u.y c0c@ine for sale!!! dm me for the menu', ['drugs-menu-regex', 'drugs-sale-en', 'drugs-substances']],

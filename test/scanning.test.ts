@@ -7,7 +7,7 @@ import { LanguageScanner } from '../src/scanning/language.js';
 import { runScanJobs } from '../src/scanning/jobs.js';
 import { loadPolicy } from '../src/policy/policy.js';
 import type { CategoryCode } from '../src/policy/policy.js';
-import { buildAccount } from './helpers/factories.js';
+import { buildAccount, scanItem } from './helpers/factories.js';
 import { type Harness, describeEachStore } from './helpers/harness.js';
 
 /** A deterministic scanner for pipeline tests: flags a marker word with a fixed score. */
@@ -37,15 +37,7 @@ function policyWith(scanning: unknown) {
   return { ...base, document: { ...base.document, scanning } } as typeof base;
 }
 
-const item = (text: string, isPublic = false): ScanItem => ({
-  id: 'c1',
-  accountId: 'a1',
-  kind: 'text',
-  text,
-  image: null,
-  public: isPublic,
-  language: null,
-});
+const item = (text: string, isPublic = false): ScanItem => scanItem(text, isPublic);
 
 it('turns scores into allow, review and remove with per-category and per-surface thresholds', async () => {
   const policy = policyWith({

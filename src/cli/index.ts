@@ -4,6 +4,7 @@ import { migrateCommand } from './migrate.js';
 import { modelCommand } from './model.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
+import { workerCommand } from './worker.js';
 
 const program = new Command()
   .name('custos')
@@ -11,6 +12,7 @@ const program = new Command()
   .showHelpAfterError();
 
 program.addCommand(serveCommand());
+program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(auditCommand());

@@ -11,7 +11,9 @@ import {
   type MetricsTable,
   loadTextModel,
 } from '../scanning/classifier/text-model.js';
-import { fail } from './run-command.js';
+import { type RetrainResult, retrainWithDecisions } from '../scanning/classifier/learning.js';
+import { SYSTEM_ACTOR } from '../audit/actor.js';
+import { fail, withContext } from './run-command.js';
 
 function split(value: string): SplitName {
   if (!(SPLIT_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(SPLIT_NAMES.join(', '));
@@ -48,6 +50,28 @@ export function formatComparison(c: Comparison, split: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The promotion report: both models on the same held-out examples, per category and overall. */
+export function formatRetrain(r: RetrainResult): string {
+  const cats = Object.keys(r.candidate.perCategory) as CategoryCode[];
+  const width = Math.max(...cats.map((x) => x.length), 'macro F1'.length);
+  const f1 = (m: { f1: number } | undefined) => (m ? pct(m.f1) : '    –');
+  const lines = [
+    `decisions as examples: ${r.decisions.train} for training, ${r.decisions.test} held out`,
+    `held-out examples (corpus test split + held-out decisions): ${r.heldOut}`,
+    '',
+    `${'F1 %'.padEnd(width)}  current  candidate`,
+    ...cats.map((c) => `${c.padEnd(width)}    ${f1(r.current?.perCategory[c])}      ${f1(r.candidate.perCategory[c])}`),
+    `${'macro F1'.padEnd(width)}    ${r.current ? pct(r.current.macroF1) : '    –'}      ${pct(r.candidate.macroF1)}`,
+    '',
+    `current   ${r.current?.version ?? '(none)'}`,
+    `candidate ${r.candidate.version}`,
+    r.promoted
+      ? `PROMOTED: the candidate is not worse; wrote ${r.files?.weights} (restart Custos to load it)`
+      : 'KEPT the current model: the candidate is worse on the held-out examples',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
 export function modelCommand(): Command {
   const cmd = new Command('model').description('Train and evaluate the built-in text classifier');
   cmd
@@ -56,7 +80,23 @@ export function modelCommand(): Command {
     .option('--corpus <dir>', 'the corpus folder', CORPUS_DIR)
     .option('--out <dir>', 'where to write text-linear-v1.bin and .json', MODELS_DIR)
     .option('--no-spamassassin', 'leave out the SpamAssassin subset')
-    .action((opts: { corpus: string; out: string; spamassassin: boolean }) => {
+    .option(
+      '--with-decisions',
+      "also learn from the moderators' decisions in the store; the new model replaces the one in --out only if its held-out macro F1 is not worse (audited either way)",
+    )
+    .action(async (opts: { corpus: string; out: string; spamassassin: boolean; withDecisions?: boolean }) => {
+      if (opts.withDecisions) {
+        await withContext(async (ctx) => {
+          const result = await retrainWithDecisions(ctx.store.db, {
+            corpusDir: opts.corpus,
+            modelDir: path.resolve(opts.out),
+            spamAssassin: opts.spamassassin,
+            actor: SYSTEM_ACTOR('model-train'),
+          });
+          process.stdout.write(formatRetrain(result));
+        });
+        return;
+      }
       try {
         const started = Date.now();
         const corpus = loadCorpus({ dir: opts.corpus, spamAssassin: opts.spamassassin });

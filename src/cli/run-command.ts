@@ -4,6 +4,8 @@ import { isStoreUnavailable } from '../db/store-errors.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import { PolicyError } from '../policy/policy.js';
+import { TextModelError } from '../scanning/classifier/text-model.js';
+import { OnnxTextModelError } from '../scanning/onnx-text-scanner.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, store: 3 } as const;
 
@@ -22,7 +24,7 @@ export function fail(error: unknown): never {
     process.stderr.write(`custos: configuration error: ${error.message}\n`);
     process.exit(EXIT.config);
   }
-  if (error instanceof PolicyError) {
+  if (error instanceof PolicyError || error instanceof TextModelError || error instanceof OnnxTextModelError) {
     process.stderr.write(`custos: ${error.message}\n`);
     process.exit(EXIT.config);
   }

@@ -275,7 +275,7 @@ export interface ScanResultTable {
 
 export interface ScanJobTable {
   content_id: string;
-  /** 'pending' | 'done' | 'dead' */
+  /** 'pending' | 'queued' (handed to NATS JetStream) | 'done' | 'dead' */
   status: string;
   attempts: number;
   next_attempt_at: number;

@@ -6,7 +6,10 @@ import { AppError } from '../errors.js';
 
 /**
  * `/healthz`: the process is up (for restarts). `/readyz`: the store answers
- * (for load balancers); later the queue joins the checks.
+ * (for load balancers). With NATS configured the body also names the queue's
+ * state, but NATS being down does not make the process unready: ingest writes
+ * to the database outbox and still accepts; taking every API node out of the
+ * load balancer would turn a scanning delay into lost ingest.
  */
 export const healthRoutes =
   (ctx: Context): FastifyPluginAsync =>
@@ -30,7 +33,7 @@ export const healthRoutes =
         schema: {
           tags: ['health'],
           security: [],
-          summary: 'The store (and queue, when configured) can be reached',
+          summary: 'The store can be reached (the body also names the NATS queue state, when configured)',
           response: {
             200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }),
             503: ErrorResponse,
@@ -38,6 +41,7 @@ export const healthRoutes =
         },
       },
       async (request, reply) => {
+        const nats = ctx.scanQueue ? { nats: ctx.scanQueue.state() } : {};
         try {
           await ctx.store.ping();
         } catch (error) {
@@ -45,9 +49,13 @@ export const healthRoutes =
           reply.header('retry-after', '5');
           return reply
             .status(503)
-            .send(errorBody(new AppError('not_ready', 'The store cannot be reached.', { checks: { store: 'down' } })));
+            .send(
+              errorBody(
+                new AppError('not_ready', 'The store cannot be reached.', { checks: { store: 'down', ...nats } }),
+              ),
+            );
         }
-        return { status: 'ready' as const, checks: { store: 'ok' } };
+        return { status: 'ready' as const, checks: { store: 'ok', ...nats } };
       },
     );
   };

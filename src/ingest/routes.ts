@@ -67,7 +67,13 @@ const ContentItem = Type.Object(
     accountId: ExternalId('The author'),
     chatId: Type.Optional(ExternalId('The chat, group or channel')),
     kind: Type.Union([Type.Literal('text'), Type.Literal('image')]),
-    text: Type.Optional(Type.String({ maxLength: 100_000 })),
+    text: Type.Optional(
+      Type.String({
+        maxLength: 1_048_576,
+        description:
+          'Up to 1 MiB of characters are stored; the scanners read the first `scanning.maxTextChars` (64 Ki by default)',
+      }),
+    ),
     imageBase64: Type.Optional(Type.String({ maxLength: 7_000_000, pattern: '^[A-Za-z0-9+/]*={0,2}$' })),
     mediaRef: Type.Optional(
       Type.String({ minLength: 1, maxLength: 500, description: "The platform's media reference" }),

@@ -98,6 +98,8 @@ export interface Policy {
   readonly version: string;
   readonly name: string;
   readonly file: string;
+  /** The file's text, for tools that point at a line of it (the rules compiler). */
+  readonly source: string;
   readonly document: PolicyDocument;
   category(code: string): CategoryDefinition | undefined;
   isCategory(code: string): code is CategoryCode;
@@ -124,9 +126,10 @@ export function loadPolicy(file: string = DEFAULT_POLICY_FILE): Policy {
   } catch (error) {
     throw new PolicyError(file, `cannot be read (${(error as Error).message})`);
   }
+  const source = bytes.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = YAML.parse(bytes.toString('utf8'));
+    parsed = YAML.parse(source);
   } catch (error) {
     throw new PolicyError(file, `is not valid YAML/JSON (${(error as Error).message})`);
   }
@@ -146,6 +149,7 @@ export function loadPolicy(file: string = DEFAULT_POLICY_FILE): Policy {
     version,
     name: document.name,
     file,
+    source,
     document,
     category: (code: string) => (Object.hasOwn(document.categories, code) ? document.categories[code] : undefined),
     isCategory: (code: string): code is CategoryCode => (CATEGORY_CODES as readonly string[]).includes(code),

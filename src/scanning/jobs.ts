@@ -69,7 +69,8 @@ export async function runScanJobs(
   const due = await db
     .selectFrom('scan_jobs')
     .select(['content_id', 'attempts'])
-    .where('status', '=', 'pending')
+    // `queued`: handed to NATS by a deployment that has since dropped it; taken over once overdue.
+    .where('status', 'in', ['pending', 'queued'])
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .orderBy('next_attempt_at')
@@ -82,7 +83,7 @@ export async function runScanJobs(
       .updateTable('scan_jobs')
       .set({ lease_until: now + leaseMs })
       .where('content_id', '=', job.content_id)
-      .where('status', '=', 'pending')
+      .where('status', 'in', ['pending', 'queued'])
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
       .executeTakeFirst();

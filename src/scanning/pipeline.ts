@@ -45,7 +45,7 @@ export class ScanPipeline {
   }
 
   async scan(input: ScanItem): Promise<Verdict> {
-    const item = { ...input, text: this.bound(input.text) };
+    const item: ScanItem = { ...input, text: this.bound(input.text) };
     const signals: Signal[] = [];
     const versions: Record<string, string> = {};
     let best: { action: VerdictAction; category?: CategoryCode; score?: number } = { action: 'allow' };
@@ -56,7 +56,8 @@ export class ScanPipeline {
         const signal = this.policy.isShadow(raw.category, raw.scanner) ? { ...raw, shadow: true } : raw;
         signals.push(signal);
         if (!signal.category || signal.shadow) continue;
-        const action = this.actionFor(signal.category, signal.score, item.public);
+        let action = this.actionFor(signal.category, signal.score, item.public);
+        if (signal.ceiling === 'review' && action === 'remove') action = 'review';
         if (
           RANK[action] > RANK[best.action] ||
           (action === best.action && action !== 'allow' && signal.score > (best.score ?? 0))
@@ -65,6 +66,8 @@ export class ScanPipeline {
         }
       }
       if (best.action === 'remove') break;
+      // Later scanners (language-specific rules) see the language found so far.
+      if (item.language === null) item.language = languageOf(signals);
     }
     const language = item.language ?? languageOf(signals);
     return { ...best, language, signals, versions, policyVersion: this.policyVersion };

@@ -24,6 +24,8 @@ export interface Signal {
   score: number;
   /** Recorded and measured, but never acted on. */
   shadow?: boolean;
+  /** The most this signal may cause: a rule written as `action: review` never removes. */
+  ceiling?: 'review';
   detail?: Record<string, unknown>;
 }
 

@@ -3,20 +3,30 @@ import { purgeExpiredSessions } from '../retention/purge.js';
 import { deliverDue } from '../webhooks/delivery.js';
 import { expireSuspensions } from '../decisions/enforcement.js';
 import { runScanJobs } from '../scanning/jobs.js';
+import { RELAY_BATCH, relayScanJobs, startScanConsumer } from '../scanning/nats-jobs.js';
 
 export interface Workers {
   stop(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** Scans run at once by the NATS consumer. */
+  scanConcurrency?: number;
+}
+
 /**
- * In-process background jobs for the embedded deployment. Each job runs at an
- * interval, never overlapping itself; a failure is logged and retried next tick.
+ * Background jobs, in the server (embedded) or in `custos worker`. Each job runs
+ * at an interval, never overlapping itself; a failure is logged and retried next
+ * tick. Scanning takes its jobs from the scan_jobs table, or, when NATS is
+ * configured, relays that table to JetStream and consumes the stream.
  */
-export function startWorkers(ctx: Context): Workers {
+export function startWorkers(ctx: Context, options: WorkerOptions = {}): Workers {
   // Aborted on stop: loops end after their current item and webhook requests in flight are cut
   // (their outbox rows stay pending and are sent again after the restart).
   const stopping = new AbortController();
   const signal = stopping.signal;
+  const queue = ctx.scanQueue;
+  const consumer = queue ? startScanConsumer(ctx, queue, { concurrency: options.scanConcurrency }) : undefined;
   const jobs = [
     {
       name: 'retention',
@@ -26,16 +36,27 @@ export function startWorkers(ctx: Context): Workers {
         if (result.deleted > 0) ctx.logger.info({ job: 'retention', ...result }, 'purged expired sessions');
       },
     },
-    {
-      name: 'scans',
-      intervalMs: 200,
-      run: async () => {
-        for (let i = 0; i < 50 && !signal.aborted; i++) {
-          const round = await runScanJobs(ctx, { signal });
-          if (round.attempted < 100) break;
+    queue
+      ? {
+          name: 'scan-relay',
+          intervalMs: 200,
+          run: async () => {
+            for (let i = 0; i < 50 && !signal.aborted; i++) {
+              const round = await relayScanJobs(ctx, queue);
+              if (round.claimed < RELAY_BATCH) break;
+            }
+          },
         }
-      },
-    },
+      : {
+          name: 'scans',
+          intervalMs: 200,
+          run: async () => {
+            for (let i = 0; i < 50 && !signal.aborted; i++) {
+              const round = await runScanJobs(ctx, { signal });
+              if (round.attempted < 100) break;
+            }
+          },
+        },
     {
       name: 'suspensions',
       intervalMs: 60_000,
@@ -81,7 +102,7 @@ export function startWorkers(ctx: Context): Workers {
       stopped = true;
       stopping.abort();
       for (const t of timers) clearInterval(t);
-      await Promise.allSettled([...running]);
+      await Promise.allSettled([consumer?.stop(), ...running]);
     },
   };
 }

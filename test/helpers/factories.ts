@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { AccountInput } from '../../src/accounts/service.js';
 import type { SessionInput } from '../../src/sessions/service.js';
+import type { ScanItem } from '../../src/scanning/scanner.js';
 
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}${crypto.randomBytes(2).toString('hex')}`;
@@ -27,4 +28,9 @@ export function buildSession(accountId: string, overrides: Partial<SessionInput>
     at: new Date(Date.now() - Math.floor(Math.random() * 30 * 86_400_000)).toISOString(),
     ...overrides,
   };
+}
+
+/** A text item as a scanner sees it (private chat and unknown language unless said). */
+export function scanItem(text: string | null, isPublic = false, language: string | null = null): ScanItem {
+  return { id: 'c1', accountId: 'a1', kind: 'text', text, image: null, public: isPublic, language };
 }

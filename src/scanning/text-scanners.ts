@@ -1,0 +1,81 @@
+import crypto from 'node:crypto';
+import type { CategoryCode } from '../policy/policy.js';
+import type { TextModel } from './classifier/text-model.js';
+import type { CompiledRules } from './rules/rules.js';
+import type { ScanItem, Scanner, Signal } from './scanner.js';
+
+/**
+ * The policy's keyword, regex, domain, phone and wallet rules. One automaton
+ * pass and one combined regex per message, whatever the number of rules.
+ */
+export class RulesScanner implements Scanner {
+  readonly name = 'rules';
+  readonly cost = 3;
+  readonly version: string;
+
+  constructor(private readonly rules: CompiledRules) {
+    // The rules are part of the policy, whose hash is recorded too; this names the rule set alone.
+    const digest = crypto.createHash('sha256').update(JSON.stringify(rules.list)).digest('hex');
+    this.version = `rules:${rules.list.length}:${digest.slice(0, 16)}`;
+  }
+
+  accepts(item: ScanItem): boolean {
+    return item.text !== null && item.text.length > 0 && this.rules.list.length > 0;
+  }
+
+  scan(item: ScanItem): Signal[] {
+    const hits = this.rules.match(item.text!, {
+      surface: item.public ? 'public' : 'private',
+      ...(item.language ? { language: item.language } : {}),
+    });
+    return hits.map((hit) => ({
+      scanner: this.name,
+      category: hit.category as CategoryCode,
+      score: hit.score,
+      ...(hit.shadow ? { shadow: true } : {}),
+      // A rule that asks only for review never removes, however high its score.
+      ...(hit.action === 'review' ? { ceiling: 'review' as const } : {}),
+      detail: { ruleId: hit.ruleId, kind: hit.kind, term: hit.term, count: hit.count },
+    }));
+  }
+}
+
+/** Probabilities below this are not worth a signal: they are recorded nowhere and decide nothing. */
+const CLASSIFIER_SIGNAL_FLOOR = 0.3;
+
+/** Our own linear text classifier (src/scanning/classifier), calibrated probabilities per category. */
+export class ClassifierScanner implements Scanner {
+  readonly name = 'classifier';
+  readonly cost = 5;
+  readonly version: string;
+  private readonly probabilities: Float64Array;
+
+  constructor(private readonly model: TextModel) {
+    this.version = model.version;
+    this.probabilities = new Float64Array(model.categories.length);
+  }
+
+  accepts(item: ScanItem): boolean {
+    return item.text !== null && item.text.trim().length > 0;
+  }
+
+  scan(item: ScanItem): Signal[] {
+    this.model.scoreInto(item.text!, this.probabilities);
+    const signals: Signal[] = [];
+    this.model.categories.forEach((category, c) => {
+      const p = this.probabilities[c]!;
+      if (p < CLASSIFIER_SIGNAL_FLOOR) return;
+      signals.push({
+        scanner: this.name,
+        category,
+        score: round4(p),
+        detail: { model: this.model.version, threshold: this.model.thresholds[category] },
+      });
+    });
+    return signals;
+  }
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
