@@ -1,17 +1,26 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { toConfig } from '../src/config.js';
 import { closeContext, createContext } from '../src/context.js';
 import type { Dialect } from '../src/db/database.js';
 import { createLogger } from '../src/logging.js';
 import { CATEGORY_CODES } from '../src/policy/policy.js';
 import { type LoadPhase, type LoadResult, type LoadTarget, padded } from './load-client.js';
+import {
+  ROOT,
+  type Server,
+  createPlatformToken,
+  freePort,
+  log,
+  post,
+  serverEnv,
+  startServer,
+  stopServer,
+  trackChild,
+} from './server.js';
 import { createBenchDatabase, makeTempDir, removeTempDir, storeSettings, storeVersion } from './store.js';
 import { nowMs } from './stats.js';
 
@@ -95,26 +104,11 @@ export interface IntakeResult {
   targetMet: boolean | null;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'bin', 'custos.js');
 const LOAD_CLIENT = path.join(ROOT, 'bench', 'load-client.ts');
 const AUTHOR_PREFIX = 'a';
 const CONTENT_PREFIX = 'c';
 const REPORTER_PREFIX = 'r';
 const LANGUAGES = ['en', 'de', 'fr', 'es', 'pl', 'pt', 'it'];
-const run = promisify(execFile);
-
-const started = nowMs();
-function log(message: string): void {
-  process.stderr.write(`  [${((nowMs() - started) / 1000).toFixed(1)} s] ${message}\n`);
-}
-
-/** Child processes still running, ended on Ctrl-C by `killChildrenNow`. */
-const children = new Set<ChildProcess>();
-
-export function killChildrenNow(): void {
-  for (const child of children) child.kill('SIGKILL');
-}
 
 export async function runIntake(dialect: Dialect, options: IntakeOptions = INTAKE_DEFAULTS): Promise<IntakeResult> {
   const dataDir = makeTempDir();
@@ -134,21 +128,8 @@ async function measure(
   options: IntakeOptions,
 ): Promise<IntakeResult> {
   // The server's whole configuration: nothing of the caller's CUSTOS_* variables leaks in.
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_') && v !== undefined) env[k] = v;
-  const custos = {
-    CUSTOS_DATA_DIR: dataDir,
-    CUSTOS_LOG_LEVEL: 'warn',
-    ...(databaseUrl ? { CUSTOS_DATABASE_URL: databaseUrl } : {}),
-  };
-  Object.assign(env, custos);
-
-  const { stdout } = await run(
-    process.execPath,
-    [CLI, 'token', 'create', '--role', 'platform', '--name', 'bench', '--json'],
-    { cwd: ROOT, env },
-  );
-  const { token } = JSON.parse(stdout) as { token: string };
+  const { env, custos } = serverEnv(dataDir, databaseUrl);
+  const token = await createPlatformToken(env);
 
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -242,85 +223,6 @@ async function measure(
   }
 }
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-interface Server {
-  child: ChildProcess;
-  /** The last output of the server, shown when it fails. */
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startServer(env: Record<string, string>, port: number, cpuProfDir?: string): Promise<Server> {
-  const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'serve', '--port', String(port)], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    });
-  });
-  const server: Server = { child, output: () => output, exited };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.status === 200) return server;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the server did not become ready in 60 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** SIGTERM (a graceful stop, so a CPU profile gets written), SIGKILL after 20 s. */
-async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    log(`the server did not stop within 20 s of SIGTERM; killing it:\n${server.output()}`);
-    server.child.kill('SIGKILL');
-  }, 20_000);
-  const code = await server.exited;
-  clearTimeout(timer);
-  if (code !== 0) log(`the server exited with ${code}:\n${server.output()}`);
-}
-
-async function post(origin: string, token: string, route: string, body: unknown): Promise<void> {
-  const res = await fetch(`${origin}${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-}
-
 /**
  * Authors, then their content (one in five public, most with a language),
  * through the platform API: batches of 500, four at a time (the content route
@@ -392,8 +294,7 @@ async function load(
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  children.add(client);
-  client.once('exit', () => children.delete(client));
+  trackChild(client);
   let result: LoadResult | undefined;
   let before: { server: ReturnType<typeof cpuTicks>; client: ReturnType<typeof cpuTicks>; at: number } | undefined;
   let after: typeof before;

@@ -8,6 +8,7 @@ import { INGEST_TARGET, type IngestResult } from './session-ingest.js';
 import { LOOKUP_TARGET, type LookupResult } from './session-lookup.js';
 import { INTAKE_TARGET, type IntakeResult } from './report-intake.js';
 import { QUEUE_TARGET, QUEUE_TARGET_METHODS, type QueueMethod, type QueueResult } from './queue-listing.js';
+import { SCAN_METHODS, SCAN_TARGET, type ScanMethod, type ScanResult } from './content-scanning.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -41,6 +42,8 @@ export interface ResultsFile {
     lookup?: LookupResult[];
     intake?: IntakeResult[];
     queue?: QueueResult[];
+    /** In-process figures once; the HTTP part per store in `scan.http`. */
+    scan?: ScanResult;
   };
 }
 
@@ -229,6 +232,118 @@ export function formatQueue(results: QueueResult[]): string {
   ].join('\n');
 }
 
+const SCAN_LABELS: Record<ScanMethod, { text: string; markdown: string }> = {
+  pipeline: { text: 'pipeline (default)', markdown: '**pipeline** (`ScanPipeline.scan`)' },
+  language: { text: '  language ID alone', markdown: 'language ID alone (fastText lid.176)' },
+  rules: { text: '  rules alone', markdown: 'rules alone (policy/current.yaml)' },
+  classifier: { text: '  classifier alone', markdown: 'classifier alone (`text-linear`)' },
+  obscenity: { text: 'obscenity (baseline)', markdown: 'obscenity, English preset (baseline)' },
+};
+
+function scanRows(r: ScanResult, bold = false): string[][] {
+  const b = (s: string) => (bold ? `**${s}**` : s);
+  const verdict = (met: boolean) => (met ? 'met' : bold ? '**not met**' : 'NOT MET');
+  const base = r.inProcess.methods.obscenity.perCpuSecond;
+  return SCAN_METHODS.map((method) => {
+    const m = r.inProcess.methods[method];
+    const l = m.latencyMs;
+    const pipeline = method === 'pipeline';
+    return [
+      bold ? SCAN_LABELS[method].markdown : SCAN_LABELS[method].text,
+      pipeline ? b(`${int(m.perCpuSecond)}/s`) : `${int(m.perCpuSecond)}/s`,
+      `${int(m.perSecond)}/s`,
+      pipeline ? b(`${ms(l.p50)} / ${ms(l.p99)}`) : `${ms(l.p50)} / ${ms(l.p99)}`,
+      ms(l.max),
+      method === 'obscenity' ? '100 %' : pct(m.perCpuSecond / base),
+      pipeline
+        ? `per core ${verdict(r.targetMet.perCore)}${bold ? '; ' : ', '}p99 ${verdict(r.targetMet.p99)}`
+        : bold
+          ? '—'
+          : '',
+    ];
+  });
+}
+
+function scanHttpRows(r: ScanResult, bold = false): string[][] {
+  const b = (s: string) => (bold ? `**${s}**` : s);
+  return r.http.map((h) => [
+    h.storeVersion,
+    b(`${ms(h.ingest.latencyMs.p50)} / ${ms(h.ingest.latencyMs.p99)}`),
+    ms(h.ingest.latencyMs.max),
+    `${ms(h.healthz.latencyMs.p50)} / ${ms(h.healthz.latencyMs.p99)}`,
+    `${h.ratio.p50}× / ${h.ratio.p99}×`,
+    `${int(h.ingest.perSecond)}/s`,
+    `${int(h.verdicts.allow)} / ${int(h.verdicts.review)} / ${int(h.verdicts.remove)}`,
+    `${int(h.stored.scanResults)} / ${int(h.stored.answered)}${h.stored.complete ? '' : bold ? ' **(missing)**' : ' (MISSING)'}`,
+  ]);
+}
+
+const SCAN_HTTP_HEADERS = [
+  'store',
+  'ingest p50 / p99 ms',
+  'max',
+  'healthz p50 / p99 ms',
+  'ingest / healthz',
+  'ingest, 1 client',
+  'allow / review / remove',
+  'scanned / answered',
+];
+
+function scanNatsRows(r: ScanResult): string[][] {
+  return (r.nats ?? []).map((n) => [
+    String(n.workers),
+    `${int(n.perSecond)}/s`,
+    `${n.scaling.toFixed(2)}×`,
+    n.latencyMs ? `${ms(n.latencyMs.p50)} / ${ms(n.latencyMs.p99)}` : '',
+  ]);
+}
+
+function describeBySize(r: ScanResult): string {
+  const { chatLines: c, posts: p } = r.inProcess.pipelineBySize;
+  const part = (name: string, l: typeof c) =>
+    `${name} ${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.max)} ms (${int(l.n)} calls)`;
+  return `pipeline p50 / p99 / max by size: ${part('chat lines', c)}, ${part('posts', p)}`;
+}
+
+function describeMix(r: ScanResult): string {
+  const x = r.mix;
+  return (
+    `${int(x.messages)} messages: ${int(x.chatLines)} chat lines and ${int(x.posts)} posts of up to ` +
+    `${int(r.options.maxChars)} characters (mean ${int(x.chars.mean)}, p50 ${int(x.chars.p50)}, p99 ${int(x.chars.p99)}), ` +
+    `${int(x.harmful)} harmful, ${int(x.public)} public; ` +
+    Object.entries(x.languages)
+      .map(([lang, n]) => `${lang} ${pct(n / x.messages)}`)
+      .join(', ')
+  );
+}
+
+export function formatScan(r: ScanResult): string {
+  const o = r.options;
+  const p = r.inProcess;
+  const lines = [
+    `Content scanning in-process, one core: ${describeMix(r)}; median of ${o.rounds} rounds; ` +
+      `target >= ${int(SCAN_TARGET.perCoreMessagesPerSecond)} msg/s per core and p99 <= ${SCAN_TARGET.p99Ms} ms`,
+    textTable(
+      ['method', 'msg/s per CPU-s', 'msg/s wall', 'p50 / p99 ms', 'max ms', 'vs obscenity', 'target'],
+      scanRows(r),
+    ),
+    `  pipeline / obscenity ${pct(p.ratio)}; samples per CPU-s: ${SCAN_METHODS.map((m) => `${m} ${p.methods[m].samples.map(int).join(', ')}`).join(' | ')}`,
+    `  ${describeBySize(r)}`,
+    `  verdicts over the mix: allow ${int(p.verdicts.allow)}, review ${int(p.verdicts.review)}, remove ${int(p.verdicts.remove)}; obscenity flagged ${int(p.obscenityFlagged)}; scanners ${p.scanners.join(' → ')}`,
+  ];
+  if (r.http.length) {
+    lines.push(
+      '',
+      `Content scanning over HTTP, one client, one request at a time: ${int(o.httpRequests)} timed requests of each route after ${int(o.httpWarmup)}, alternating; no target of its own`,
+      textTable(SCAN_HTTP_HEADERS, scanHttpRows(r)),
+    );
+  }
+  if (r.nats?.length) {
+    lines.push('', 'Scan workers on NATS', textTable(['workers', 'msg/s', 'scaling', 'p50 / p99 ms'], scanNatsRows(r)));
+  }
+  return lines.join('\n');
+}
+
 export function formatMachine(m: Machine): string {
   return `${today()} · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · ${m.os} · Node ${m.node}`;
 }
@@ -256,6 +371,8 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
   if (fresh.lookup) benchmarks.lookup = sameStore(previous?.benchmarks.lookup, fresh.lookup);
   if (fresh.intake) benchmarks.intake = sameStore(previous?.benchmarks.intake, fresh.intake);
   if (fresh.queue) benchmarks.queue = sameStore(previous?.benchmarks.queue, fresh.queue);
+  if (fresh.scan)
+    benchmarks.scan = { ...fresh.scan, http: sameStore(previous?.benchmarks.scan?.http, fresh.scan.http) };
   const out: ResultsFile = {
     date: today(),
     updatedAt: new Date().toISOString(),
@@ -323,7 +440,13 @@ export function latestResultsFile(dir = RESULTS_DIR): string | undefined {
 
 function storeLines(results: ResultsFile): string[] {
   const b = results.benchmarks;
-  const all = [...(b.ingest ?? []), ...(b.lookup ?? []), ...(b.intake ?? []), ...(b.queue ?? [])];
+  const all = [
+    ...(b.ingest ?? []),
+    ...(b.lookup ?? []),
+    ...(b.intake ?? []),
+    ...(b.queue ?? []),
+    ...(b.scan?.http ?? []),
+  ];
   const seen = new Set<Dialect>();
   return all.flatMap((r) => {
     if (seen.has(r.store)) return [];
@@ -572,6 +695,95 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
         '(or none), and the `rank` that `rank()` of src/cases/priority.ts gives it (checked bit for bit on a sample). ' +
         'Indexes are dropped for the load and rebuilt from their own definitions, then analysed.',
       `- After one untimed round, the timed rounds stop once ${o.budgetSeconds} s have passed (after two at least), so a slow store cannot hold the suite up; the number of calls made is shown.`,
+      '',
+    );
+  }
+
+  const scan = results.benchmarks.scan;
+  if (scan) {
+    const o = scan.options;
+    const p = scan.inProcess;
+    out.push(
+      '## Content scanning',
+      '',
+      `The default scanning pipeline (\`buildScanning(loadPolicy())\`: ${p.scanners.join(', ')}, cheapest first) on one core, ` +
+        `in-process, beside the npm profanity filter \`obscenity\` on the same messages in the same run: messages per ` +
+        `CPU-second, median of ${o.rounds} rounds over ${describeMix(scan)}. ` +
+        `**Target: at least ${int(SCAN_TARGET.perCoreMessagesPerSecond)} messages/s per core for the pipeline, and p99 ≤ ${SCAN_TARGET.p99Ms} ms per message.**`,
+      '',
+      markdownTable(
+        [
+          'in-process, one core',
+          'messages / CPU-second',
+          'messages / wall second',
+          'p50 / p99 ms per message',
+          'max ms',
+          'per CPU-second vs obscenity',
+          `target: ≥ ${int(SCAN_TARGET.perCoreMessagesPerSecond)}/s, p99 ≤ ${SCAN_TARGET.p99Ms} ms`,
+        ],
+        scanRows(scan, true),
+      ),
+      '',
+      `The ${describeBySize(scan)}.`,
+      '',
+    );
+    if (scan.http.length) {
+      out.push(
+        `Through HTTP: the real server (\`node bin/custos.js serve\`) in a process of its own, one client sending one ` +
+          `request at a time, so each latency is the service time plus the loopback round trip: ${int(o.httpRequests)} ` +
+          `timed requests of each route after ${int(o.httpWarmup)} untimed, alternating. No target of its own.`,
+        '',
+        markdownTable(
+          [
+            'store',
+            '`POST /v1/ingest/content`, one item, p50 / p99 ms',
+            'max ms',
+            '`GET /healthz` p50 / p99 ms',
+            'ingest / healthz, p50 / p99',
+            'ingest requests/s, one client',
+            'verdicts allow / review / remove',
+            'scan results stored / items answered',
+          ],
+          scanHttpRows(scan, true),
+        ),
+        '',
+      );
+    }
+    if (scan.nats?.length) {
+      out.push(
+        'Scan workers on NATS (`custos worker`), messages per second by number of workers:',
+        '',
+        markdownTable(['workers', 'messages/s', 'vs one worker', 'p50 / p99 ms'], scanNatsRows(scan)),
+        '',
+      );
+    }
+    out.push(
+      `- **The mix**: built from the shipped corpus (${int(scan.mix.corpus.examples)} examples, \`${scan.mix.corpus.dataHash.slice(0, 19)}…\`) ` +
+        `with a fixed seed, so every run scans the same messages. Chat lines are corpus texts of up to 200 characters; ` +
+        `a post joins benign texts of one language until it is 500 to ${int(o.maxChars)} characters long. About ` +
+        `${pct(o.harmfulShare)} of the messages are harmful (a labelled example, or a post carrying one), ${pct(o.publicShare)} ` +
+        'are public (public thresholds apply); none declares a language, so language identification runs on every one. ' +
+        `The pipeline's verdicts over the mix: allow ${int(p.verdicts.allow)}, review ${int(p.verdicts.review)}, ` +
+        `remove ${int(p.verdicts.remove)}; obscenity flagged ${int(p.obscenityFlagged)}.`,
+      '- **pipeline**: `ScanPipeline.scan` as the server calls it (awaited, one message at a time), with the shipped ' +
+        'policy: the verdict, the signals, early exit once a signal alone reaches the removal threshold. ' +
+        '**language ID / rules / classifier alone**: each scanner of the pipeline called directly on every message (the ' +
+        'rules with the language the pipeline found first, as in the pipeline). They do not add up to the pipeline: ' +
+        "alone in a loop, each keeps its own tables (the fastText model, the classifier's weights) in the CPU caches, " +
+        'which in the pipeline they share; the pipeline also skips the classifier after a decisive rule and builds the verdict.',
+      "- **obscenity**: `obscenityPredictor` (src/scanning/classifier/obscenity-baseline.ts): the package's " +
+        'English preset with its recommended transformers, every match mapped to a category, the baseline of ' +
+        '`custos model eval`. It only looks for English profanity; it is the floor of a text filter, not an equal.',
+      `- **Per CPU-second**: messages over the CPU time of the process (user + system, \`process.cpuUsage\`) during each ` +
+        "round, which a shared machine does not inflate as it does wall time; it includes the garbage collector's helper " +
+        'threads. The methods run in interleaved rounds, in a rotating order, after an untimed pass of the pipeline and of ' +
+        'obscenity over the whole mix (which counts the verdicts above) and of each part alone over its first ' +
+        'messages. Latencies are every call of every timed round, timed with `process.hrtime` around it.',
+      '- **HTTP**: SQLite in a fresh data folder or a fresh PostgreSQL database, a platform token from `custos token create`, ' +
+        `${int(o.accounts)} accounts ingested first. Each request stores one new item of the mix, scans it and acts on the verdict ` +
+        '(a case opened for review, an automated removal decided at once) before it answers; ' +
+        '**ingest / healthz** is its latency as a multiple of the trivial route on the same server and connection. ' +
+        'Afterwards the store must hold a scan result for every item answered.',
       '',
     );
   }

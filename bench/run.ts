@@ -14,17 +14,20 @@ import {
   formatLookup,
   formatMachine,
   formatQueue,
+  formatScan,
   loadAverage,
   saveResults,
   writeBenchmarksDoc,
 } from './report.js';
 import { INGEST_DEFAULTS, type IngestOptions, type IngestResult, runIngest } from './session-ingest.js';
 import { LOOKUP_DEFAULTS, type LookupOptions, type LookupResult, runLookup } from './session-lookup.js';
-import { INTAKE_DEFAULTS, type IntakeOptions, type IntakeResult, killChildrenNow, runIntake } from './report-intake.js';
+import { INTAKE_DEFAULTS, type IntakeOptions, type IntakeResult, runIntake } from './report-intake.js';
 import { QUEUE_DEFAULTS, type QueueOptions, type QueueResult, runQueue } from './queue-listing.js';
+import { SCAN_DEFAULTS, type ScanOptions, runScanBench } from './content-scanning.js';
+import { killChildrenNow } from './server.js';
 import { removeLeftovers, removeTempFoldersNow } from './store.js';
 
-const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue ...] [options]
+const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan ...] [options]
 
 Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
 prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHMARKS.md.
@@ -39,6 +42,8 @@ prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHM
   --cpu-prof DIR            intake: run the server with --cpu-prof, profiles written to DIR (not saved unless --save)
   --cases N                 queue: open cases in the table (default ${QUEUE_DEFAULTS.cases.toLocaleString('en')})
   --calls N                 queue: timed calls per query, at most (default ${QUEUE_DEFAULTS.calls})
+  --messages N              scan: messages in the in-process mix, at most 30,000 (default ${SCAN_DEFAULTS.messages.toLocaleString('en')})
+  --requests N              scan: timed HTTP requests per route (default ${SCAN_DEFAULTS.httpRequests.toLocaleString('en')})
   --save                    write results even though sizes differ from the defaults
   --no-save                 print only; write no results file and leave the docs alone
 
@@ -56,6 +61,9 @@ const NAMES: Record<string, BenchmarkName> = {
   'report-intake': 'intake',
   queue: 'queue',
   'queue-listing': 'queue',
+  scan: 'scan',
+  scanning: 'scan',
+  'content-scanning': 'scan',
 };
 
 /** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
@@ -89,6 +97,8 @@ function parseCommandLine() {
         'cpu-prof': { type: 'string' },
         cases: { type: 'string' },
         calls: { type: 'string' },
+        messages: { type: 'string' },
+        requests: { type: 'string' },
         save: { type: 'boolean' },
         'no-save': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -107,11 +117,11 @@ async function main(): Promise<number> {
   }
   const unknown = positionals.filter((p) => !(p in NAMES));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue)`);
+    throw new UsageError(`unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan)`);
   }
   const selected: BenchmarkName[] = positionals.length
     ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
-    : ['ingest', 'lookup', 'intake', 'queue'];
+    : ['ingest', 'lookup', 'intake', 'queue', 'scan'];
   if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
     throw new UsageError('--store must be sqlite or postgres');
   }
@@ -138,8 +148,14 @@ async function main(): Promise<number> {
     cases: positiveInt('cases', values.cases, QUEUE_DEFAULTS.cases),
     calls: positiveInt('calls', values.calls, QUEUE_DEFAULTS.calls),
   };
+  const scanOptions: ScanOptions = {
+    ...SCAN_DEFAULTS,
+    messages: positiveInt('messages', values.messages, SCAN_DEFAULTS.messages, 30_000),
+    httpRequests: positiveInt('requests', values.requests, SCAN_DEFAULTS.httpRequests, 100_000),
+  };
   const defaults =
     JSON.stringify(ingestOptions) === JSON.stringify(INGEST_DEFAULTS) &&
+    JSON.stringify(scanOptions) === JSON.stringify(SCAN_DEFAULTS) &&
     JSON.stringify(lookupOptions) === JSON.stringify(LOOKUP_DEFAULTS) &&
     JSON.stringify(intakeOptions) === JSON.stringify(INTAKE_DEFAULTS) &&
     JSON.stringify(queueOptions) === JSON.stringify(QUEUE_DEFAULTS);
@@ -198,6 +214,11 @@ async function main(): Promise<number> {
     fresh.queue = results;
     console.log(`${formatQueue(results)}\n`);
   }
+  if (selected.includes('scan')) {
+    console.error(`  scan: in-process, then HTTP on ${stores.join(', ')}…`);
+    fresh.scan = await runScanBench(stores, scanOptions);
+    console.log(`${formatScan(fresh.scan)}\n`);
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };
   console.log(
@@ -222,9 +243,13 @@ async function main(): Promise<number> {
       .map((r) => `lookup on ${r.store}`),
     ...(fresh.intake ?? []).filter((r) => r.targetMet === false).map((r) => `intake on ${r.store}`),
     ...(fresh.queue ?? []).filter((r) => !r.targetMet).map((r) => `queue on ${r.store}`),
+    ...(fresh.scan && !fresh.scan.targetMet.perCore ? ['scan throughput per core'] : []),
+    ...(fresh.scan && !fresh.scan.targetMet.p99 ? ['scan p99 in-process'] : []),
   ];
   const incomplete = (fresh.intake ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
   if (incomplete.length) console.log(`Reports answered 201 but not stored: ${incomplete.join(', ')}.`);
+  const unscanned = (fresh.scan?.http ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
+  if (unscanned.length) console.log(`Content answered 200 without a stored scan result: ${unscanned.join(', ')}.`);
   if (missed.length) console.log(`Targets not met: ${missed.join(', ')}.`);
   // Missing a target is a finding, not a failure of the run: exit 0 either way.
   return 0;

@@ -193,5 +193,20 @@ describeEachStore('content scanning with the shipped pipeline', (get) => {
       .where('id', '=', 'd-big')
       .executeTakeFirst();
     assert.equal(stored?.text?.length, big.length, 'stored whole');
+
+    // Invalid UTF-8 on the wire: decoded with replacement characters, stored and scanned like any text.
+    const raw = Buffer.concat([
+      Buffer.from(`{"items":[{"id":"d-bytes","accountId":"${a.id}","kind":"text","createdAt":"${at}","text":"caf`),
+      Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+      Buffer.from(' ok"}]}'),
+    ]);
+    const bytes = await h.app.inject({
+      method: 'POST',
+      url: '/v1/ingest/content',
+      headers: { authorization: `Bearer ${h.tokens.platform}`, 'content-type': 'application/json' },
+      payload: raw,
+    });
+    assert.equal(bytes.statusCode, 200, bytes.body);
+    assert.equal(JSON.parse(bytes.body).results[0].verdict.action, 'allow');
   });
 });
