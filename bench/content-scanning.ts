@@ -12,6 +12,7 @@ import { LanguageScanner } from '../src/scanning/language.js';
 import type { ScanPipeline, VerdictAction } from '../src/scanning/pipeline.js';
 import { compileRules, yamlLocator } from '../src/scanning/rules/rules.js';
 import type { ScanItem } from '../src/scanning/scanner.js';
+import { SCAN_NATS_DEFAULTS, type ScanNatsOptions, runScanNats } from './scan-nats.js';
 import type { ScanningPolicy } from '../src/scanning/scanning-policy.js';
 import { ClassifierScanner, RulesScanner } from '../src/scanning/text-scanners.js';
 import { createPlatformToken, freePort, log, post, serverEnv, startServer, stopServer } from './server.js';
@@ -555,6 +556,8 @@ async function measureHttp(
 export async function runScanBench(
   stores: readonly Dialect[],
   options: ScanOptions = SCAN_DEFAULTS,
+  /** Workers on PostgreSQL and NATS (bench/scan-nats.ts); null to leave out. */
+  nats: ScanNatsOptions | null = SCAN_NATS_DEFAULTS,
 ): Promise<ScanResult> {
   log('scan: building the mix from the corpus');
   const mix = buildScanMix(options);
@@ -567,12 +570,14 @@ export async function runScanBench(
     log(`scan: HTTP on ${store}`);
     http.push(await runScanHttp(store, mix.items, options));
   }
+  const natsRows = nats && stores.includes('postgres') ? await runScanNats(mix.items, nats) : undefined;
   const pipeline = inProcess.methods.pipeline;
   return {
     options,
     mix: mix.stats,
     inProcess,
     http,
+    ...(natsRows ? { nats: natsRows } : {}),
     targetMet: {
       perCore: pipeline.perCpuSecond >= SCAN_TARGET.perCoreMessagesPerSecond,
       p99: pipeline.latencyMs.p99 <= SCAN_TARGET.p99Ms,

@@ -755,6 +755,13 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
         '',
         markdownTable(['workers', 'messages/s', 'vs one worker', 'p50 / p99 ms'], scanNatsRows(scan)),
         '',
+        '- **Scan workers**: a fresh PostgreSQL database and a NATS stream of its own per run; an API process ' +
+          '(`serve --workers 0`) stores the items with `?async=true`, so they wait as pending jobs; then the ' +
+          '`custos worker` processes start, relay the jobs to JetStream, scan them and record the verdicts. The rate ' +
+          'counts from the first finished job to the last (start-up excluded). Workers, PostgreSQL and NATS share ' +
+          "the machine's cores: when one worker already keeps them busy, a second one cannot add throughput — the " +
+          'figure shows where one machine ends, not how the workers scale across machines.',
+        '',
       );
     }
     out.push(

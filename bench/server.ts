@@ -12,7 +12,7 @@ import { nowMs } from './stats.js';
  */
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'bin', 'custos.js');
+export const CLI = path.join(ROOT, 'bin', 'custos.js');
 const run = promisify(execFile);
 
 const started = nowMs();
@@ -84,9 +84,14 @@ export interface Server {
 }
 
 /** Starts `custos serve` on the port and waits until /readyz answers 200 (60 s at most). */
-export async function startServer(env: Record<string, string>, port: number, cpuProfDir?: string): Promise<Server> {
+export async function startServer(
+  env: Record<string, string>,
+  port: number,
+  cpuProfDir?: string,
+  extraArgs: readonly string[] = [],
+): Promise<Server> {
   const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'serve', '--port', String(port)], {
+  const child = spawn(process.execPath, [...profile, CLI, 'serve', '--port', String(port), ...extraArgs], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
