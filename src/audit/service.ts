@@ -1,4 +1,6 @@
-import { sql } from 'kysely';
+import { type Insertable, sql } from 'kysely';
+import { prepared } from '../db/prepared.js';
+import type { AuditLogTable } from '../db/schema.js';
 import type { Db, Tx } from '../db/database.js';
 import type { Actor } from './actor.js';
 import { GENESIS_HASH, canonicalJson, entryHash } from './chain.js';
@@ -31,12 +33,8 @@ export interface AuditEntryView {
  * write lock, orders concurrent appenders so the chain never forks.
  */
 export async function appendAudit(tx: Tx | Db, actor: Actor, event: AuditEvent, now = Date.now()): Promise<number> {
-  const head = await tx
-    .updateTable('audit_head')
-    .set({ seq: sql`seq + 1` })
-    .where('id', '=', 1)
-    .returning(['seq', 'hash'])
-    .executeTakeFirstOrThrow();
+  const head = await advanceHead.first(tx, {});
+  if (!head) throw new Error('the audit chain has no head row');
   const fields = {
     seq: Number(head.seq),
     at: now,
@@ -49,25 +47,47 @@ export async function appendAudit(tx: Tx | Db, actor: Actor, event: AuditEvent, 
     details: canonicalJson(event.details ?? {}),
   };
   const hash = entryHash(head.hash, fields);
-  await tx
-    .insertInto('audit_log')
-    .values({
-      seq: fields.seq,
-      at: fields.at,
-      actor_id: fields.actorId,
-      actor_role: fields.actorRole,
-      action: fields.action,
-      subject_type: fields.subjectType,
-      subject_id: fields.subjectId,
-      request_id: fields.requestId,
-      details: fields.details,
-      prev_hash: head.hash,
-      hash,
-    })
-    .execute();
-  await tx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
+  await insertEntry.execute(tx, {
+    seq: fields.seq,
+    at: fields.at,
+    actor_id: fields.actorId,
+    actor_role: fields.actorRole,
+    action: fields.action,
+    subject_type: fields.subjectType,
+    subject_id: fields.subjectId,
+    request_id: fields.requestId,
+    details: fields.details,
+    prev_hash: head.hash,
+    hash,
+  });
+  await setHeadHash.execute(tx, { hash });
   return fields.seq;
 }
+
+const advanceHead = prepared([], (db) =>
+  db.updateTable('audit_head').set({ seq: sql`seq + 1` }).where('id', '=', sql.lit(1)).returning(['seq', 'hash']),
+);
+
+const insertEntry = prepared(
+  [
+    'seq',
+    'at',
+    'actor_id',
+    'actor_role',
+    'action',
+    'subject_type',
+    'subject_id',
+    'request_id',
+    'details',
+    'prev_hash',
+    'hash',
+  ],
+  (db, row: Insertable<AuditLogTable>) => db.insertInto('audit_log').values(row),
+);
+
+const setHeadHash = prepared(['hash'], (db, p: { hash: string }) =>
+  db.updateTable('audit_head').set({ hash: p.hash }).where('id', '=', sql.lit(1)),
+);
 
 export interface AuditQuery {
   from?: number;

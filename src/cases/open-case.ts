@@ -1,4 +1,5 @@
-import { type Selectable, sql } from 'kysely';
+import { type Insertable, type Selectable, sql } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Tx } from '../db/database.js';
 import type { CaseTable } from '../db/schema.js';
 import { newId } from '../ids.js';
@@ -27,20 +28,21 @@ export function findOpenCase(
   type: 'content' | 'account',
   id: string,
 ): Promise<Selectable<CaseTable> | undefined> {
-  return (
-    tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('subject_type', '=', type)
-      .where('subject_id', '=', id)
-      // A literal, not a parameter: only then can SQLite use the partial index
-      // `cases_one_open` (its WHERE must match the query's); with `status = ?` it
-      // walked every open case, which at a million open cases is a second per report.
-      .where('status', '=', sql.lit('open'))
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst()
-  );
+  return openCaseOf.first(tx, { type, id });
 }
+
+const openCaseOf = prepared(['type', 'id'], (db, p: { type: 'content' | 'account'; id: string }) =>
+  db
+    .selectFrom('cases')
+    .selectAll()
+    .where('subject_type', '=', p.type)
+    .where('subject_id', '=', p.id)
+    // A literal, not a parameter: only then can SQLite use the partial index
+    // `cases_one_open` (its WHERE must match the query's); with `status = ?` it
+    // walked every open case, which at a million open cases is a second per report.
+    .where('status', '=', sql.lit('open'))
+    .$if(needsRowLocks(db), (q) => q.forUpdate()),
+);
 
 export interface NewCase {
   subject: CaseSubject;
@@ -73,39 +75,67 @@ export async function insertOpenCase(
     isPublic: c.subject.isPublic,
     proposed: c.proposedAction !== null,
   };
-  const inserted = await tx
-    .insertInto('cases')
-    .values({
-      id,
-      subject_type: c.subject.type,
-      subject_id: c.subject.id,
-      account_id: c.subject.accountId,
-      status: 'open',
-      queue: c.category.definition.queue ?? 'main',
-      category: c.category.code,
-      severity,
-      language: c.subject.language,
-      is_public: c.subject.isPublic ? 1 : 0,
-      report_count: c.reportCount,
-      reporter_count: c.reportCount,
-      reporter_weight: c.reporterWeight,
-      trusted_count: c.trustedCount,
-      proposed_action: c.proposedAction,
-      rank: rank(inputs, now),
-      claimed_by: null,
-      claim_expires_at: null,
-      decision_id: null,
-      created_at: now,
-      updated_at: now,
-      closed_at: null,
-    })
-    .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return null;
+  const inserted = await insertCase.execute(tx, {
+    id,
+    subject_type: c.subject.type,
+    subject_id: c.subject.id,
+    account_id: c.subject.accountId,
+    status: 'open',
+    queue: c.category.definition.queue ?? 'main',
+    category: c.category.code,
+    severity,
+    language: c.subject.language,
+    is_public: c.subject.isPublic ? 1 : 0,
+    report_count: c.reportCount,
+    reporter_count: c.reportCount,
+    reporter_weight: c.reporterWeight,
+    trusted_count: c.trustedCount,
+    proposed_action: c.proposedAction,
+    rank: rank(inputs, now),
+    claimed_by: null,
+    claim_expires_at: null,
+    decision_id: null,
+    created_at: now,
+    updated_at: now,
+    closed_at: null,
+  });
+  if (Number(inserted.numAffectedRows ?? 0) !== 1) return null;
   const subject = { caseId: id, subjectType: c.subject.type, subjectId: c.subject.id, accountId: c.subject.accountId };
   await recordEvent(tx, actor, { type: 'case.opened', ...subject, payload: { source, ...payload } }, now);
   return id;
 }
+
+const CASE_COLUMNS = [
+  'id',
+  'subject_type',
+  'subject_id',
+  'account_id',
+  'status',
+  'queue',
+  'category',
+  'severity',
+  'language',
+  'is_public',
+  'report_count',
+  'reporter_count',
+  'reporter_weight',
+  'trusted_count',
+  'proposed_action',
+  'rank',
+  'claimed_by',
+  'claim_expires_at',
+  'decision_id',
+  'created_at',
+  'updated_at',
+  'closed_at',
+] as const satisfies readonly (keyof CaseTable)[];
+
+const insertCase = prepared(CASE_COLUMNS, (db, row: Insertable<CaseTable>) =>
+  db
+    .insertInto('cases')
+    .values(row)
+    .onConflict((oc) => oc.columns(['subject_type', 'subject_id']).where('status', '=', sql.lit('open')).doNothing()),
+);
 
 /** Raises an open case to a more severe category (and re-ranks it); no change otherwise. */
 export async function raiseCase(

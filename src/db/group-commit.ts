@@ -1,10 +1,14 @@
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Db, Tx } from './database.js';
 
 export interface GroupCommitOptions {
   /** Most units of work in one transaction. */
   maxBatch?: number;
 }
+
+const SAVEPOINT = CompiledQuery.raw('savepoint group_unit');
+const RELEASE = CompiledQuery.raw('release savepoint group_unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint group_unit');
 
 interface Pending<I, O> {
   input: I;
@@ -72,14 +76,14 @@ export class GroupCommit<I, O> {
     try {
       await this.db.transaction().execute(async (tx) => {
         for (const unit of batch) {
-          await sql`savepoint group_unit`.execute(tx);
+          await tx.executeQuery(SAVEPOINT);
           try {
             const value = await this.work(tx, unit.input);
-            await sql`release savepoint group_unit`.execute(tx);
+            await tx.executeQuery(RELEASE);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            await sql`rollback to savepoint group_unit`.execute(tx);
-            await sql`release savepoint group_unit`.execute(tx);
+            await tx.executeQuery(ROLLBACK_TO);
+            await tx.executeQuery(RELEASE);
             outcomes.push({ ok: false, error });
           }
         }

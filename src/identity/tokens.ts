@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { appendAudit } from '../audit/service.js';
@@ -116,20 +117,7 @@ export async function createToken(
  */
 export async function authenticate(db: Db, token: string, now = Date.now()): Promise<Principal | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-  const row = await db
-    .selectFrom('api_tokens')
-    .leftJoin('authorities', 'authorities.id', 'api_tokens.authority_id')
-    .select([
-      'api_tokens.id',
-      'api_tokens.name',
-      'api_tokens.role',
-      'api_tokens.authority_id',
-      'api_tokens.expires_at',
-      'api_tokens.revoked_at',
-      'authorities.status as authority_status',
-    ])
-    .where('api_tokens.token_hash', '=', hashToken(token))
-    .executeTakeFirst();
+  const row = await tokenByHash.first(db, { hash: hashToken(token) });
   if (!row || row.revoked_at !== null) return null;
   if (row.expires_at !== null && Number(row.expires_at) <= now) return null;
   if (!isRole(row.role)) return null;
@@ -175,3 +163,20 @@ function toView(row: {
     revokedAt: iso(row.revoked_at),
   };
 }
+
+/** Runs for every request with a token: prepared once (see db/prepared.ts). */
+const tokenByHash = prepared(['hash'], (db, p: { hash: string }) =>
+  db
+    .selectFrom('api_tokens')
+    .leftJoin('authorities', 'authorities.id', 'api_tokens.authority_id')
+    .select([
+      'api_tokens.id',
+      'api_tokens.name',
+      'api_tokens.role',
+      'api_tokens.authority_id',
+      'api_tokens.expires_at',
+      'api_tokens.revoked_at',
+      'authorities.status as authority_status',
+    ])
+    .where('api_tokens.token_hash', '=', p.hash),
+);

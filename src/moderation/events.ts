@@ -1,4 +1,7 @@
+import type { Insertable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
+import type { ModerationEventTable } from '../db/schema.js';
 import { newSortableId } from '../ids.js';
 import type { Actor } from '../audit/actor.js';
 
@@ -39,22 +42,35 @@ export async function recordEvent(
   },
   now = Date.now(),
 ): Promise<void> {
-  await tx
-    .insertInto('moderation_events')
-    .values({
-      id: newSortableId('evt'),
-      case_id: event.caseId,
-      subject_type: event.subjectType,
-      subject_id: event.subjectId,
-      account_id: event.accountId,
-      type: event.type,
-      actor_id: actor.id,
-      actor_role: actor.role,
-      payload: JSON.stringify(event.payload ?? {}),
-      created_at: now,
-    })
-    .execute();
+  await insertEvent.execute(tx, {
+    id: newSortableId('evt'),
+    case_id: event.caseId,
+    subject_type: event.subjectType,
+    subject_id: event.subjectId,
+    account_id: event.accountId,
+    type: event.type,
+    actor_id: actor.id,
+    actor_role: actor.role,
+    payload: JSON.stringify(event.payload ?? {}),
+    created_at: now,
+  });
 }
+
+const insertEvent = prepared(
+  [
+    'id',
+    'case_id',
+    'subject_type',
+    'subject_id',
+    'account_id',
+    'type',
+    'actor_id',
+    'actor_role',
+    'payload',
+    'created_at',
+  ],
+  (db, row: Insertable<ModerationEventTable>) => db.insertInto('moderation_events').values(row),
+);
 
 export async function caseHistory(db: Db | Tx, caseId: string): Promise<ModerationEventView[]> {
   const rows = await db

@@ -1,6 +1,9 @@
 import crypto from 'node:crypto';
 import type { Context } from '../context.js';
+import type { Insertable, Updateable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
+import type { CaseTable, ReportTable } from '../db/schema.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -169,12 +172,7 @@ async function storeReport(tx: Tx, filing: Filing): Promise<Omit<ReportReceipt, 
   }
   if (open) {
     caseId = open.id;
-    const repeat = await tx
-      .selectFrom('reports')
-      .select('id')
-      .where('case_id', '=', open.id)
-      .where('reporter_key', '=', reporterKey)
-      .executeTakeFirst();
+    const repeat = await repeatReport.first(tx, { caseId: open.id, reporterKey });
     const worse = category.severity > open.severity;
     const next = {
       severity: worse ? category.severity : open.severity,
@@ -183,44 +181,39 @@ async function storeReport(tx: Tx, filing: Filing): Promise<Omit<ReportReceipt, 
       isPublic: open.is_public === 1,
       proposed: open.proposed_action !== null,
     };
-    await tx
-      .updateTable('cases')
-      .set({
-        report_count: open.report_count + 1,
-        reporter_count: open.reporter_count + (repeat ? 0 : 1),
-        reporter_weight: next.reporterWeight,
-        trusted_count: next.trustedCount,
-        severity: next.severity,
-        ...(worse ? { category: input.category, queue: category.queue ?? open.queue } : {}),
-        rank: rank(next, Number(open.created_at)),
-        updated_at: now,
-      })
-      .where('id', '=', open.id)
-      .execute();
+    await updateJoinedCase.execute(tx, {
+      id: open.id,
+      report_count: open.report_count + 1,
+      reporter_count: open.reporter_count + (repeat ? 0 : 1),
+      reporter_weight: next.reporterWeight,
+      trusted_count: next.trustedCount,
+      severity: next.severity,
+      category: worse ? input.category : open.category,
+      queue: worse ? (category.queue ?? open.queue) : open.queue,
+      rank: rank(next, Number(open.created_at)),
+      updated_at: now,
+    });
   }
-  await tx
-    .insertInto('reports')
-    .values({
-      id: reportId,
-      case_id: caseId!,
-      subject_type: subject.type,
-      subject_id: subject.id,
-      category: input.category,
-      explanation: input.explanation ?? null,
-      source,
-      reporter_token_id: actor.role === 'public' ? null : actor.id,
-      reporter_account_id: input.reporter?.accountId ?? null,
-      reporter_email_enc: filing.reporterEmailEnc,
-      reporter_key: reporterKey,
-      client_key: clientKey,
-      weight,
-      access_key_hash: filing.accessKeyHash,
-      status: 'open',
-      outcome: null,
-      created_at: now,
-      resolved_at: null,
-    })
-    .execute();
+  await insertReport.execute(tx, {
+    id: reportId,
+    case_id: caseId!,
+    subject_type: subject.type,
+    subject_id: subject.id,
+    category: input.category,
+    explanation: input.explanation ?? null,
+    source,
+    reporter_token_id: actor.role === 'public' ? null : actor.id,
+    reporter_account_id: input.reporter?.accountId ?? null,
+    reporter_email_enc: filing.reporterEmailEnc,
+    reporter_key: reporterKey,
+    client_key: clientKey,
+    weight,
+    access_key_hash: filing.accessKeyHash,
+    status: 'open',
+    outcome: null,
+    created_at: now,
+    resolved_at: null,
+  });
   await recordEvent(
     tx,
     actor,
@@ -282,11 +275,7 @@ function reporterIdentity(actor: Actor, input: ReportInput, clientAddress: strin
  * reporter's reports lead to action", floored so nobody is silenced entirely.
  */
 async function reporterWeight(tx: Tx, reporterKey: string, floor: number): Promise<number> {
-  const stats = await tx
-    .selectFrom('reporter_stats')
-    .selectAll()
-    .where('reporter_key', '=', reporterKey)
-    .executeTakeFirst();
+  const stats = await reporterStats.first(tx, { reporterKey });
   if (!stats) return 1;
   return Math.max(floor, Math.min(1, (stats.actioned + 1) / (stats.actioned + stats.dismissed + 1)));
 }
@@ -302,15 +291,70 @@ export interface Subject {
 /** The reported thing, or 404 `not_found` when the platform never sent it. */
 export async function loadSubject(tx: Tx, subject: ReportSubject): Promise<Subject> {
   if ('contentId' in subject) {
-    const c = await tx
-      .selectFrom('content')
-      .select(['id', 'account_id', 'is_public', 'language'])
-      .where('id', '=', subject.contentId)
-      .executeTakeFirst();
+    const c = await contentSubject.first(tx, { id: subject.contentId });
     if (!c) throw new AppError('not_found', 'No such content.', { subject: 'contentId' });
     return { type: 'content', id: c.id, accountId: c.account_id, isPublic: c.is_public === 1, language: c.language };
   }
-  const a = await tx.selectFrom('accounts').select(['id']).where('id', '=', subject.accountId).executeTakeFirst();
+  const a = await accountSubject.first(tx, { id: subject.accountId });
   if (!a) throw new AppError('not_found', 'No such account.', { subject: 'accountId' });
   return { type: 'account', id: a.id, accountId: a.id, isPublic: false, language: null };
 }
+
+// The statements of a report, prepared once (see db/prepared.ts): they run for every report.
+
+const contentSubject = prepared(['id'], (db, p: { id: string }) =>
+  db.selectFrom('content').select(['id', 'account_id', 'is_public', 'language']).where('id', '=', p.id),
+);
+
+const accountSubject = prepared(['id'], (db, p: { id: string }) =>
+  db.selectFrom('accounts').select(['id']).where('id', '=', p.id),
+);
+
+const reporterStats = prepared(['reporterKey'], (db, p: { reporterKey: string }) =>
+  db.selectFrom('reporter_stats').selectAll().where('reporter_key', '=', p.reporterKey),
+);
+
+const repeatReport = prepared(['caseId', 'reporterKey'], (db, p: { caseId: string; reporterKey: string }) =>
+  db.selectFrom('reports').select('id').where('case_id', '=', p.caseId).where('reporter_key', '=', p.reporterKey),
+);
+
+const updateJoinedCase = prepared(
+  [
+    'id',
+    'report_count',
+    'reporter_count',
+    'reporter_weight',
+    'trusted_count',
+    'severity',
+    'category',
+    'queue',
+    'rank',
+    'updated_at',
+  ],
+  (db, { id, ...changes }: Updateable<CaseTable> & { id: string }) =>
+    db.updateTable('cases').set(changes).where('id', '=', id),
+);
+
+const insertReport = prepared(
+  [
+    'id',
+    'case_id',
+    'subject_type',
+    'subject_id',
+    'category',
+    'explanation',
+    'source',
+    'reporter_token_id',
+    'reporter_account_id',
+    'reporter_email_enc',
+    'reporter_key',
+    'client_key',
+    'weight',
+    'access_key_hash',
+    'status',
+    'outcome',
+    'created_at',
+    'resolved_at',
+  ],
+  (db, row: Insertable<ReportTable>) => db.insertInto('reports').values(row),
+);
