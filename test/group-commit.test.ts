@@ -76,6 +76,43 @@ describeEachStore('group commit', (get) => {
     );
   });
 
+  it('runs deferred steps after every unit, in unit order, and none of a unit that failed', async () => {
+    const h = get();
+    const db = h.ctx.store.db;
+    await sql`create table gc_probe3 (seq integer primary key, k text not null)`.execute(db);
+    let seq = 0;
+    const units: string[] = [];
+    const group = new GroupCommit(
+      db,
+      async (_tx, k: string, unit) => {
+        units.push(k);
+        unit.defer(async (t) => {
+          seq += 1;
+          await t
+            .insertInto('gc_probe3' as never)
+            .values({ seq, k } as never)
+            .execute();
+        });
+        if (k.startsWith('bad')) throw new AppError('conflict', 'no');
+        return k;
+      },
+      { orderBy: (k) => k, concurrency: 2 },
+    );
+    const keys = ['m', 'bad-1', 'c', 'x', 'a', 'bad-2', 'q'];
+    await Promise.allSettled(keys.map((k) => group.submit(k)));
+    const rows = await sql<{ k: string }>`select k from gc_probe3 order by seq`.execute(db);
+    const logged = rows.rows.map((r) => r.k);
+    assert.deepEqual([...logged].sort(), ['a', 'c', 'm', 'q', 'x']);
+    // Within each batch the deferred steps follow the units' key order.
+    const position = new Map(logged.map((k, i) => [k, i]));
+    for (const [a, b] of [
+      ['a', 'c'],
+      ['q', 'x'],
+    ] as const) {
+      if (units.indexOf(a) < units.indexOf(b)) assert.ok(position.get(a)! < position.get(b)!, logged.join(','));
+    }
+  });
+
   it('a burst of reports, some about unknown subjects: each valid one stored once, each bad one a 404', async () => {
     const h = get();
     const { content } = await seedContent(h);

@@ -4,7 +4,7 @@ import type { Insertable, Updateable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import { prepared } from '../db/prepared.js';
 import type { CaseTable, ReportTable } from '../db/schema.js';
-import { GroupCommit } from '../db/group-commit.js';
+import { GroupCommit, type Unit } from '../db/group-commit.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import { appendAudit } from '../audit/service.js';
@@ -111,13 +111,19 @@ const intakes = new WeakMap<Db, GroupCommit<Filing, Omit<ReportReceipt, 'accessK
 function intakeFor(ctx: Context): GroupCommit<Filing, Omit<ReportReceipt, 'accessKey'>> {
   let intake = intakes.get(ctx.store.db);
   if (!intake) {
-    intake = new GroupCommit(ctx.store.db, storeReport);
+    intake = new GroupCommit(ctx.store.db, storeReport, {
+      // PostgreSQL: a few batches overlap their round trips (connections are left for reads).
+      concurrency: ctx.store.dialect === 'postgres' ? Math.max(1, Math.min(4, ctx.config.pgPoolSize - 2)) : 1,
+      // Row locks (the subject's open case) in one order across batches: no deadlocks between them.
+      orderBy: (f) =>
+        'contentId' in f.input.subject ? `c:${f.input.subject.contentId}` : `a:${f.input.subject.accountId}`,
+    });
     intakes.set(ctx.store.db, intake);
   }
   return intake;
 }
 
-async function storeReport(tx: Tx, filing: Filing): Promise<Omit<ReportReceipt, 'accessKey'>> {
+async function storeReport(tx: Tx, filing: Filing, unit: Unit): Promise<Omit<ReportReceipt, 'accessKey'>> {
   const { ctx, actor, input, now, category, source, reporterKey, clientKey, reportId } = filing;
   const limits = ctx.policy.document.moderation.reports;
   const subject = await loadSubject(tx, input.subject);
@@ -227,17 +233,14 @@ async function storeReport(tx: Tx, filing: Filing): Promise<Omit<ReportReceipt, 
     },
     now,
   );
-  await appendAudit(
-    tx,
-    actor,
-    {
-      action: 'report.create',
-      subjectType: 'report',
-      subjectId: reportId,
-      details: { caseId: caseId!, category: input.category, source },
-    },
-    now,
-  );
+  const audit = {
+    action: 'report.create',
+    subjectType: 'report',
+    subjectId: reportId,
+    details: { caseId: caseId!, category: input.category, source },
+  };
+  // Last in the batch: the audit head is the one row every report writes.
+  unit.defer((t) => appendAudit(t, actor, audit, now));
   return { id: reportId, caseId: caseId!, status: 'open' as const };
 }
 
