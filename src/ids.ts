@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
  * random bits in base32 (lower case, no padding), e.g. `tok_3kq…`.
  */
 export function newId(prefix: string): string {
-  const bytes = crypto.randomBytes(16);
+  const bytes = randomBytes(16);
   let bits = 0;
   let value = 0;
   let out = '';
@@ -39,5 +39,25 @@ export function newSortableId(prefix: string): string {
   }
   const time = now.toString(16).padStart(12, '0');
   const seq = counter.toString(16).padStart(4, '0');
-  return `${prefix}_${time}${seq}${crypto.randomBytes(8).toString('hex')}`;
+  return `${prefix}_${time}${seq}${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Random bytes from a pool refilled 4 KiB at a time from the CSPRNG: each byte
+ * is handed out once. A report takes half a dozen ids, and one `randomBytes`
+ * call per id cost more than the id itself (Node pools `randomUUID` the same
+ * way). The view is only valid until the caller has turned it into text.
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function randomBytes(n: number): Buffer {
+  if (offset + n > pool.length) {
+    pool = crypto.randomBytes(POOL_BYTES);
+    offset = 0;
+  }
+  const out = pool.subarray(offset, offset + n);
+  offset += n;
+  return out;
 }
