@@ -1,3 +1,5 @@
+import { mulberry32 } from '../src/random.js';
+
 /** Milliseconds since an arbitrary origin, with sub-microsecond resolution. */
 export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
@@ -45,14 +47,5 @@ export function latency(samples: readonly number[]): Latency {
   };
 }
 
-/** Deterministic PRNG (mulberry32), so two runs generate the same data and pick the same accounts. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic, so two runs generate the same data and pick the same accounts. */
+export const rng = mulberry32;

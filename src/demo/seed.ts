@@ -10,6 +10,7 @@ import { authenticate, createToken } from '../identity/tokens.js';
 import type { Role } from '../identity/roles.js';
 import { type SessionInput, ingestSessions } from '../sessions/service.js';
 import { seedModeration } from './moderation-seed.js';
+import { mulberry32 } from '../random.js';
 
 export const DEMO_TOKENS_FILE = 'demo-tokens.json';
 export const DEMO_AUTHORITY_KEY_FILE = 'demo-authority-key.json';
@@ -42,17 +43,8 @@ const PHONE_SHAPES: Record<string, { prefix: string; digits: number }> = {
   US: { prefix: '+1202555', digits: 4 },
 };
 
-/** Deterministic PRNG (mulberry32), so every demo start seeds the same platform. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic, so every demo start seeds the same platform. */
+const prng = mulberry32;
 
 export interface DemoSeedResult {
   accounts: number;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CATEGORY_CODES, type CategoryCode } from '../../policy/policy.js';
 import { CorpusError } from './corpus.js';
-import { mulberry32 } from './training.js';
+import { mulberry32 } from '../../random.js';
 
 /**
  * Expands the template files of `models/corpus/templates/<lang>.txt` into labelled JSONL

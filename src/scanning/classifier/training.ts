@@ -4,6 +4,7 @@ import { DEFAULT_FEATURE_CONFIG, type FeatureConfig, Featurizer } from './featur
 import { encodeModel, type ModelCategoryParameters, quantiseWeights } from './model-file.js';
 import { binaryMetrics } from './evaluation.js';
 import { type CategoryMetrics, type MetricsTable, type TextModel, textModelFromBytes } from './text-model.js';
+import { mulberry32 } from '../../random.js';
 
 /** One labelled text. `labels` lists the categories it belongs to (none: benign). */
 export interface LabelledExample {
@@ -80,18 +81,6 @@ export interface TrainedTextModel {
    * since the thresholds were chosen on these same scores.
    */
   readonly crossValidation: MetricsTable;
-}
-
-/** mulberry32 (Tommy Ettinger, public domain): a small seeded PRNG, enough for shuffling. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const UNKNOWN = 255;
