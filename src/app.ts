@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -19,6 +18,7 @@ import { caseRoutes } from './cases/routes.js';
 import { decisionRoutes } from './decisions/routes.js';
 import { appealRoutes } from './appeals/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
 
@@ -70,7 +70,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     );
   });
 
-  await app.register(helmet, { global: true, contentSecurityPolicy: false });
+  installSecurityHeaders(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -315,3 +315,34 @@ describeEachStore('HTTP surface', (get) => {
     assert.deepEqual(entry, { action: 'accounts.ingest', request_id: requestId }, 'the audit entry names the request');
   });
 });
+
+describeEachStore('security headers', (get) => {
+  it('sets the same security headers on every response: success, error, not found, docs', async () => {
+    const h = get();
+    const responses = [
+      await h.app.inject({ method: 'GET', url: '/healthz' }),
+      await h.app.inject({ method: 'GET', url: '/v1/cases' }),
+      await h.app.inject({ method: 'GET', url: '/no/such/route' }),
+      await h.app.inject({ method: 'GET', url: '/docs/json' }),
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/reports',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"broken',
+      }),
+    ];
+    assert.deepEqual(
+      responses.map((r) => r.statusCode),
+      [200, 401, 404, 200, 400],
+    );
+    for (const res of responses) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', res.body);
+      assert.equal(res.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
+      assert.equal(res.headers['referrer-policy'], 'no-referrer');
+      assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
+      assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin');
+      assert.equal(res.headers['x-powered-by'], undefined);
+    }
+  });
+});
