@@ -7,6 +7,7 @@ import { CATEGORY_CODES } from '../src/policy/policy.js';
 import YAML from 'yaml';
 import { type CompiledRules, compileRules, compileRulesFromYaml } from '../src/scanning/rules/rules.js';
 import { describeMachine } from './report.js';
+import { rng } from './stats.js';
 
 /**
  * Throughput of the text rules (src/scanning/rules) on one core, beside the npm
@@ -32,18 +33,6 @@ import { describeMachine } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const EXAMPLE = path.resolve(here, '../policy/current.yaml');
-
-/** Mulberry32: a small seeded generator, so every run scans the same messages. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS: Record<string, string[]> = {
   en: 'the a to and of you i it is that in for on this we have be with are not was but at can my your so what just will do they me if all get like about out one time up now know good when people think see there how go day new make would more today going back really thanks great love meeting tomorrow tonight photo video channel group link message call friend family work school game music price free week month year'.split(
@@ -117,7 +106,7 @@ function message(rnd: () => number): string {
 
 /** Pseudo-words from syllables: plausible keyword lists of any size, no collisions with the messages' words. */
 function keywords(count: number, seed: number): string[] {
-  const rnd = random(seed);
+  const rnd = rng(seed);
   const syllables = 'ka ze ro mi tu lo vex qua dri mon sal fen tor ix yl bra zo nur pik sha'.split(' ');
   const out = new Set<string>();
   while (out.size < count) {
@@ -187,7 +176,7 @@ function main(): void {
     },
   });
   const seconds = Number(values.seconds);
-  const rnd = random(20261128);
+  const rnd = rng(20261128);
   // Through JSON, as messages arrive over HTTP: flat strings, not the ropes that concatenation builds.
   const messages = JSON.parse(
     JSON.stringify(Array.from({ length: Number(values.messages) }, () => message(rnd))),

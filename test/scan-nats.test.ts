@@ -10,11 +10,10 @@ import { LanguageScanner } from '../src/scanning/language.js';
 import { relayScanJobs, startScanConsumer } from '../src/scanning/nats-jobs.js';
 import { type DeadLetter, NatsScanQueue, scanQueueNames } from '../src/scanning/nats-queue.js';
 import { ScanPipeline } from '../src/scanning/pipeline.js';
-import type { Scanner } from '../src/scanning/scanner.js';
 import { startWorkers } from '../src/workers/scheduler.js';
 import { type CliServer, startCli } from './helpers/cli-process.js';
 import { cliEnv } from './helpers/cli.js';
-import { buildAccount } from './helpers/factories.js';
+import { buildAccount, brokenScanner } from './helpers/factories.js';
 import { type Harness, TEST_PG_URL, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
 import { buildContent } from './helpers/notice-action.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
@@ -253,15 +252,7 @@ for (const store of TEST_STORES) {
     }, async () => {
       const prefix = uniquePrefix();
       prefixes.push(prefix);
-      const broken: Scanner = {
-        name: 'broken',
-        cost: 1,
-        version: '0',
-        accepts: () => true,
-        scan: () => {
-          throw new Error('model exploded');
-        },
-      };
+      const broken = brokenScanner();
       const queue = new NatsScanQueue({ url: NATS_URL, prefix, ackWaitMs: 5000, logger: h.ctx.logger });
       const ctx: Context = {
         ...h.ctx,

@@ -7,7 +7,7 @@ import { LanguageScanner } from '../src/scanning/language.js';
 import { runScanJobs } from '../src/scanning/jobs.js';
 import { loadPolicy } from '../src/policy/policy.js';
 import type { CategoryCode } from '../src/policy/policy.js';
-import { buildAccount, scanItem } from './helpers/factories.js';
+import { buildAccount, scanItem, brokenScanner } from './helpers/factories.js';
 import { type Harness, describeEachStore } from './helpers/harness.js';
 
 /** A deterministic scanner for pipeline tests: flags a marker word with a fixed score. */
@@ -263,15 +263,7 @@ describeEachStore('content scanning', (get) => {
 
   it('retries a failing scan and dead-letters it with the error after the last attempt', async () => {
     const h = get();
-    const broken: Scanner = {
-      name: 'broken',
-      cost: 1,
-      version: '0',
-      accepts: () => true,
-      scan: () => {
-        throw new Error('model exploded');
-      },
-    };
+    const broken = brokenScanner();
     await withScanner(h, [broken], { thresholds: { default: { review: 0.6, remove: 1.01 } } });
     const a = buildAccount();
     await h.call('POST', '/v1/ingest/accounts', { token: h.tokens.platform, body: { accounts: [a] } });

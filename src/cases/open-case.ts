@@ -2,6 +2,7 @@ import { type Insertable, type Selectable, sql } from 'kysely';
 import { prepared } from '../db/prepared.js';
 import type { Tx } from '../db/database.js';
 import type { CaseTable } from '../db/schema.js';
+import { NotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Actor } from '../audit/actor.js';
 import { needsRowLocks } from '../db/locking.js';
@@ -43,6 +44,18 @@ const openCaseOf = prepared(['type', 'id'], (db, p: { type: 'content' | 'account
     .where('status', '=', sql.lit('open'))
     .$if(needsRowLocks(db), (q) => q.forUpdate()),
 );
+
+/** A case by id, locked for the rest of the transaction on PostgreSQL; 404 when there is none. */
+export async function lockedCase(tx: Tx, id: string): Promise<Selectable<CaseTable>> {
+  const row = await tx
+    .selectFrom('cases')
+    .selectAll()
+    .where('id', '=', id)
+    .$if(needsRowLocks(tx), (q) => q.forUpdate())
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('Case');
+  return row;
+}
 
 export interface NewCase {
   subject: CaseSubject;

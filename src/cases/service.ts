@@ -11,7 +11,7 @@ import { type AccountView, getAccount } from '../accounts/service.js';
 import { type ViolationsView, listViolations } from '../violations/service.js';
 import { priorityAt } from './priority.js';
 import { signalsOf } from '../scanning/service.js';
-import { needsRowLocks } from '../db/locking.js';
+import { lockedCase } from './open-case.js';
 
 export interface CaseSummary {
   id: string;
@@ -136,13 +136,7 @@ export async function getCaseDetail(ctx: Context, id: string, now = Date.now()):
 export async function claimCase(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseSummary> {
   const minutes = ctx.policy.document.moderation.claimMinutes;
   return ctx.store.db.transaction().execute(async (tx) => {
-    const row = await tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('id', '=', id)
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst();
-    if (!row) throw new NotFoundError('Case');
+    const row = await lockedCase(tx, id);
     if (row.status !== 'open') throw new ConflictError('The case is closed.', { reason: 'case_closed' });
     if (row.claimed_by && row.claimed_by !== actor.id && Number(row.claim_expires_at) > now) {
       throw new ConflictError('Another moderator has claimed this case.', {
@@ -177,13 +171,7 @@ export async function claimCase(ctx: Context, actor: Actor, id: string, now = Da
 /** Gives a claim up; only its holder may (or anyone once it has expired). */
 export async function releaseCase(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseSummary> {
   return ctx.store.db.transaction().execute(async (tx) => {
-    const row = await tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('id', '=', id)
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst();
-    if (!row) throw new NotFoundError('Case');
+    const row = await lockedCase(tx, id);
     if (row.claimed_by && row.claimed_by !== actor.id && Number(row.claim_expires_at) > now) {
       throw new ConflictError('Another moderator holds the claim.', { reason: 'already_claimed' });
     }

@@ -12,8 +12,7 @@ import { countActiveStrikes } from '../violations/service.js';
 import { rank } from '../cases/priority.js';
 import { type ActionType, type DsaStatement, buildStatement } from './statement.js';
 import { recomputeAccountStatus, recomputeContentState } from './enforcement.js';
-import { needsRowLocks } from '../db/locking.js';
-import { findOpenCase, insertOpenCase } from '../cases/open-case.js';
+import { findOpenCase, insertOpenCase, lockedCase } from '../cases/open-case.js';
 import type { CategoryCode } from '../policy/policy.js';
 
 export interface DecisionInput {
@@ -109,13 +108,7 @@ export async function decideCase(
     throw new ValidationError([{ path: '/category', code: 'unknown_category', message: 'not in the taxonomy' }]);
   }
   return ctx.store.db.transaction().execute(async (tx) => {
-    const c = await tx
-      .selectFrom('cases')
-      .selectAll()
-      .where('id', '=', caseId)
-      .$if(needsRowLocks(tx), (q) => q.forUpdate())
-      .executeTakeFirst();
-    if (!c) throw new NotFoundError('Case');
+    const c = await lockedCase(tx, caseId);
     if (c.status !== 'open') throw new ConflictError('The case is already closed.', { reason: 'case_closed' });
     if (c.claimed_by && c.claimed_by !== actor.id && Number(c.claim_expires_at) > now) {
       throw new ConflictError('Another moderator has claimed this case.', { reason: 'already_claimed' });

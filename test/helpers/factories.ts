@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { AccountInput } from '../../src/accounts/service.js';
 import type { SessionInput } from '../../src/sessions/service.js';
-import type { ScanItem } from '../../src/scanning/scanner.js';
+import type { ScanItem, Scanner } from '../../src/scanning/scanner.js';
 
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}${crypto.randomBytes(2).toString('hex')}`;
@@ -33,4 +33,17 @@ export function buildSession(accountId: string, overrides: Partial<SessionInput>
 /** A text item as a scanner sees it (private chat and unknown language unless said). */
 export function scanItem(text: string | null, isPublic = false, language: string | null = null): ScanItem {
   return { id: 'c1', accountId: 'a1', kind: 'text', text, image: null, public: isPublic, language };
+}
+
+/** A scanner that always throws, for retry and dead-letter tests. */
+export function brokenScanner(): Scanner {
+  return {
+    name: 'broken',
+    cost: 1,
+    version: '0',
+    accepts: () => true,
+    scan: () => {
+      throw new Error('model exploded');
+    },
+  };
 }
