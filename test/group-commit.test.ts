@@ -47,6 +47,33 @@ describeEachStore('group commit', (get) => {
     assert.ok(transactions < inputs.length / 2, `${transactions} transactions for ${inputs.length} units`);
   });
 
+  it('gathers units submitted by separate callbacks of one turn of the event loop into one transaction', async () => {
+    // Requests read in one poll of the sockets each start from their own callback.
+    // A synchronous store (better-sqlite3) would finish a transaction inside each of
+    // them before the next one runs, one commit per unit, unless the batch waits
+    // for the turn to end.
+    const h = get();
+    const db = h.ctx.store.db;
+    await sql`create table gc_probe4 (k text primary key)`.execute(db);
+    const seen = new Set<unknown>();
+    const group = new GroupCommit(db, async (tx, k: string) => {
+      seen.add(tx);
+      await tx
+        .insertInto('gc_probe4' as never)
+        .values({ k } as never)
+        .execute();
+      return k;
+    });
+    const submitted = await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) => new Promise<Promise<string>>((resolve) => setImmediate(() => resolve(group.submit(`k${i}`)))),
+      ),
+    );
+    assert.equal((await Promise.all(submitted)).length, 20);
+    assert.equal(seen.size, 1, `${seen.size} transactions for 20 units`);
+  });
+
   it('when the shared transaction fails, runs every unit again alone: one bad unit fails only itself', async () => {
     const h = get();
     const db = h.ctx.store.db;

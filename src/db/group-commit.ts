@@ -61,6 +61,7 @@ export class GroupCommit<I, O> {
   readonly #maxBatch: number;
   readonly #concurrency: number;
   readonly #orderBy: ((input: I) => string) | undefined;
+  #scheduled = false;
 
   constructor(
     private readonly db: Db,
@@ -75,6 +76,22 @@ export class GroupCommit<I, O> {
   submit(input: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ input, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Starts the next batch once the event loop has taken in everything that is
+   * ready now. Without this pause a synchronous store (better-sqlite3) finishes
+   * each transaction before the next request is even read, so every batch holds
+   * one unit; with it, the requests of one poll of the sockets commit together.
+   * `setImmediate` runs right after that poll: no timer, no added wait.
+   */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
       this.#pump();
     });
   }
@@ -86,7 +103,7 @@ export class GroupCommit<I, O> {
       const done = batch.length === 1 ? this.#runAlone(batch[0]!) : this.#runTogether(batch);
       void done.finally(() => {
         this.#running -= 1;
-        this.#pump();
+        this.#schedule();
       });
     }
   }
