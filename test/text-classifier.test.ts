@@ -9,9 +9,10 @@ import { expandTemplates } from '../src/scanning/classifier/corpus-templates.js'
 import { targetShortfalls } from '../src/scanning/classifier/evaluation.js';
 import { compareOnSplit } from '../src/scanning/classifier/model-build.js';
 import { MAX_INPUT_CHARS, TextNormalizer } from '../src/scanning/classifier/text-normalizer.js';
+import { decodeModel } from '../src/scanning/classifier/model-file.js';
 import {
   DEFAULT_TEXT_MODEL_FILE,
-  type TextModel,
+  TextModel,
   TextModelError,
   loadTextModel,
   metadataFileOf,
@@ -192,6 +193,34 @@ describe('the shipped model', () => {
     ];
     for (const [text, category] of cases) {
       assert.ok(flagged(text).includes(category as never), `${category} expected for: ${text} (got ${flagged(text)})`);
+    }
+  });
+
+  it('the unrolled eight-category sum gives exactly the logits of the general loop', () => {
+    // The same weights laid out for nine categories (a ninth of zeros) take the general path.
+    const params = decodeModel(fs.readFileSync(DEFAULT_TEXT_MODEL_FILE), DEFAULT_TEXT_MODEL_FILE);
+    const C = params.categories.length;
+    assert.equal(C, 8, 'the shipped model has eight categories (the fast path)');
+    const buckets = params.weights.length / C;
+    const wide = new Int16Array(buckets * (C + 1));
+    for (let b = 0; b < buckets; b++) wide.set(params.weights.subarray(b * C, b * C + C), b * (C + 1));
+    const general = new TextModel(
+      {
+        ...params,
+        categories: [...params.categories, { ...params.categories[0]!, code: 'other_illegal' }],
+        weights: wide,
+        scales: Float64Array.from([...params.scales, 1]),
+      },
+      'test',
+    );
+    const fast = new Float64Array(C);
+    const slow = new Float64Array(C + 1);
+    const corpus = loadCorpus().examples;
+    for (let i = 0; i < corpus.length; i += 37) {
+      const text = corpus[i]!.text;
+      model.logitsInto(text, fast);
+      general.logitsInto(text, slow);
+      for (let c = 0; c < C; c++) assert.equal(fast[c], slow[c], `category ${c} of: ${text}`);
     }
   });
 

@@ -43,6 +43,8 @@ export class RulesScanner implements Scanner {
 /** Probabilities below this are not worth a signal: they are recorded nowhere and decide nothing. */
 const CLASSIFIER_SIGNAL_FLOOR = 0.3;
 
+const NOT_BLANK = /\S/;
+
 /** Our own linear text classifier (src/scanning/classifier), calibrated probabilities per category. */
 export class ClassifierScanner implements Scanner {
   readonly name = 'classifier';
@@ -56,7 +58,7 @@ export class ClassifierScanner implements Scanner {
   }
 
   accepts(item: ScanItem): boolean {
-    return item.text !== null && item.text.trim().length > 0;
+    return item.text !== null && NOT_BLANK.test(item.text);
   }
 
   scan(item: ScanItem): Signal[] {
