@@ -24,10 +24,11 @@ import { LOOKUP_DEFAULTS, type LookupOptions, type LookupResult, runLookup } fro
 import { INTAKE_DEFAULTS, type IntakeOptions, type IntakeResult, runIntake } from './report-intake.js';
 import { QUEUE_DEFAULTS, type QueueOptions, type QueueResult, runQueue } from './queue-listing.js';
 import { SCAN_DEFAULTS, type ScanOptions, runScanBench } from './content-scanning.js';
+import { formatImages, runImagesBench } from './images.js';
 import { killChildrenNow } from './server.js';
 import { removeLeftovers, removeTempFoldersNow } from './store.js';
 
-const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan ...] [options]
+const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images ...] [options]
 
 Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
 prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHMARKS.md.
@@ -64,6 +65,9 @@ const NAMES: Record<string, BenchmarkName> = {
   scan: 'scan',
   scanning: 'scan',
   'content-scanning': 'scan',
+  images: 'images',
+  hashes: 'images',
+  pdq: 'images',
 };
 
 /** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
@@ -117,11 +121,13 @@ async function main(): Promise<number> {
   }
   const unknown = positionals.filter((p) => !(p in NAMES));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan)`);
+    throw new UsageError(
+      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images)`,
+    );
   }
   const selected: BenchmarkName[] = positionals.length
     ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
-    : ['ingest', 'lookup', 'intake', 'queue', 'scan'];
+    : ['ingest', 'lookup', 'intake', 'queue', 'scan', 'images'];
   if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
     throw new UsageError('--store must be sqlite or postgres');
   }
@@ -219,6 +225,11 @@ async function main(): Promise<number> {
     fresh.scan = await runScanBench(stores, scanOptions);
     console.log(`${formatScan(fresh.scan)}\n`);
   }
+  if (selected.includes('images')) {
+    console.error('  images: PDQ hashing, then the matcher at 100 thousand, 1 million and 10 million hashes…');
+    fresh.images = await runImagesBench();
+    console.log(`${formatImages(fresh.images)}\n`);
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };
   console.log(
@@ -245,6 +256,10 @@ async function main(): Promise<number> {
     ...(fresh.queue ?? []).filter((r) => !r.targetMet).map((r) => `queue on ${r.store}`),
     ...(fresh.scan && !fresh.scan.targetMet.perCore ? ['scan throughput per core'] : []),
     ...(fresh.scan && !fresh.scan.targetMet.p99 ? ['scan p99 in-process'] : []),
+    ...(fresh.images && !fresh.images.targetMet.hashing ? ['PDQ images per core'] : []),
+    ...(fresh.images && fresh.images.targetMet.p50At1M === false ? ['matcher p50 at 1 million'] : []),
+    ...(fresh.images && fresh.images.targetMet.p50At10M === false ? ['matcher p50 at 10 million'] : []),
+    ...(fresh.images && fresh.images.targetMet.memory === false ? ['matcher memory per million'] : []),
   ];
   const incomplete = (fresh.intake ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
   if (incomplete.length) console.log(`Reports answered 201 but not stored: ${incomplete.join(', ')}.`);

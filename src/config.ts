@@ -53,6 +53,12 @@ export interface Config {
    */
   readonly onnxTextModelDir: string | undefined;
   /**
+   * One of the image models bundled with nsfwjs (MobileNetV2, MobileNetV2Mid,
+   * InceptionV3), run as an extra image scanner for sexual content. Unset (default):
+   * no such scanner, and the optional nsfwjs and @tensorflow/* packages are never loaded.
+   */
+  readonly nsfwModel: string | undefined;
+  /**
    * Weights of our linear text classifier (`custos model train` writes them);
    * the shipped models/text-linear-v1.bin when unset. A missing or corrupt file
    * stops the start with its path: no silent fallback to rules alone.
@@ -67,6 +73,8 @@ export interface Config {
   readonly natsPrefix: string;
   /** How long JetStream waits for a worker's ack before handing the message to another worker. */
   readonly natsAckWaitMs: number;
+  /** How often running scanners read the hash banks' changes (imports, disabled hashes) from the store. */
+  readonly hashRefreshMs: number;
 }
 
 export class ConfigError extends Error {
@@ -99,10 +107,12 @@ const VARIABLES = [
   'CUSTOS_WEBHOOK_POLL_MS',
   'CUSTOS_WEBHOOK_RETRY_BASE_MS',
   'CUSTOS_ONNX_TEXT_MODEL_DIR',
+  'CUSTOS_NSFW_MODEL',
   'CUSTOS_TEXT_MODEL_FILE',
   'CUSTOS_NATS_URL',
   'CUSTOS_NATS_PREFIX',
   'CUSTOS_NATS_ACK_WAIT_MS',
+  'CUSTOS_HASH_REFRESH_MS',
 ] as const;
 
 /** Picks the CUSTOS_* variables out of an environment; empty strings count as unset. */
@@ -199,6 +209,18 @@ function onnxTextModelDir(raw: RawEnv): string | undefined {
   return path.resolve(value);
 }
 
+/** The models nsfwjs bundles (NSFW_MODELS in scanning/nsfw-scanner.ts, which loads sharp: not imported here). */
+const NSFW_MODEL_NAMES = ['MobileNetV2', 'MobileNetV2Mid', 'InceptionV3'];
+
+function nsfwModel(raw: RawEnv): string | undefined {
+  const value = raw.CUSTOS_NSFW_MODEL;
+  if (value === undefined) return undefined;
+  if (!NSFW_MODEL_NAMES.includes(value)) {
+    throw new ConfigError('CUSTOS_NSFW_MODEL', `must be one of ${NSFW_MODEL_NAMES.join(', ')}, got "${value}"`);
+  }
+  return value;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Validates raw values and returns the frozen configuration. */
@@ -225,10 +247,12 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     webhookPollMs: integer(raw, 'CUSTOS_WEBHOOK_POLL_MS', 1000, 10, 600_000),
     webhookRetryBaseMs: integer(raw, 'CUSTOS_WEBHOOK_RETRY_BASE_MS', 2000, 1, 3_600_000),
     onnxTextModelDir: onnxTextModelDir(raw),
+    nsfwModel: nsfwModel(raw),
     textModelFile: raw.CUSTOS_TEXT_MODEL_FILE ? path.resolve(raw.CUSTOS_TEXT_MODEL_FILE) : undefined,
     natsUrl: natsUrl(raw),
     natsPrefix: natsPrefix(raw),
     natsAckWaitMs: integer(raw, 'CUSTOS_NATS_ACK_WAIT_MS', 60_000, 1000, 3_600_000),
+    hashRefreshMs: integer(raw, 'CUSTOS_HASH_REFRESH_MS', 2000, 10, 600_000),
     ...overrides,
   };
   return Object.freeze(config);

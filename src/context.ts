@@ -6,6 +6,7 @@ import { type OpenStoreOptions, type Store, openStore } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging.js';
 import { type Policy, loadPolicy } from './policy/policy.js';
+import { HashMatcher } from './hashes/matcher.js';
 import { buildScanning } from './scanning/build.js';
 import { NatsScanQueue } from './scanning/nats-queue.js';
 import type { ScanPipeline } from './scanning/pipeline.js';
@@ -25,6 +26,8 @@ export interface Context {
   /** The content scanning pipeline and the policy's scanning rules. */
   readonly scanner: ScanPipeline;
   readonly scanning: ScanningPolicy;
+  /** The hash banks in memory (loaded on first use; servers and workers follow their changes). */
+  readonly hashes: HashMatcher;
   /** The NATS JetStream scan stream, in processes that asked for it when CUSTOS_NATS_URL is set. */
   readonly scanQueue?: NatsScanQueue;
 }
@@ -43,20 +46,25 @@ export interface ContextOptions extends OpenStoreOptions {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const policy = loadPolicy(config.policyFile);
-  const { scanner, scanning } = await buildScanning(policy, {
-    textModelFile: config.textModelFile,
-    onnxTextModelDir: config.onnxTextModelDir,
-    warn: (message) => logger.warn(message),
-  });
   const cipher = new PersonalDataCipher(loadMasterKey(config.dataDir, config.masterKey));
   const store = await openStore(config, options);
+  let built: Awaited<ReturnType<typeof buildScanning>>;
+  const hashes = new HashMatcher(store.db);
   try {
     await store.ping();
     if (options.migrate ?? true) await migrateToLatest(store);
+    built = await buildScanning(policy, {
+      textModelFile: config.textModelFile,
+      onnxTextModelDir: config.onnxTextModelDir,
+      nsfwModel: config.nsfwModel,
+      warn: (message) => logger.warn(message),
+      hashMatcher: hashes,
+    });
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
   }
+  const { scanner, scanning } = built;
   const scanQueue =
     options.scanQueue && config.natsUrl
       ? new NatsScanQueue({
@@ -66,10 +74,11 @@ export async function createContext(config: Config, options: ContextOptions = {}
           logger,
         })
       : undefined;
-  return { config, store, cipher, logger, policy, scanner, scanning, scanQueue };
+  return { config, store, cipher, logger, policy, scanner, scanning, hashes, scanQueue };
 }
 
 export async function closeContext(ctx: Context): Promise<void> {
+  ctx.hashes.stop();
   await ctx.scanQueue?.close();
   await ctx.store.close();
 }

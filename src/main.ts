@@ -33,6 +33,8 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       );
     }
     app = await buildApp(ctx);
+    // Imports and disabled hashes reach this process's scanner within the refresh interval.
+    ctx.hashes.start(config.hashRefreshMs, ctx.logger);
     const url = await app.listen({ host: config.host, port: config.port });
     if (options.workers ?? true) workers = startWorkers(ctx);
     ctx.logger.info({ url, store: ctx.store.description }, 'custos is listening');

@@ -7,11 +7,25 @@ import { authenticate } from '../src/identity/tokens.js';
 import { buildAccount, buildSession } from './helpers/factories.js';
 import { type Harness, describeEachStore } from './helpers/harness.js';
 import { addAuthority, expiredToken, issueToken, revokedToken, setAuthorityStatus } from './helpers/identity.js';
-import { decidedCase, openAppeal, openCase } from './helpers/case-fixtures.js';
+import { decidedCase, openAppeal, openCase, openImageCase } from './helpers/case-fixtures.js';
 import { createEndpoint } from '../src/webhooks/endpoints.js';
 
 /** Every role of SPEC.md, spelled out here so a role added in src/ must be added to the matrix too. */
-const ALL_ROLES = ['admin', 'moderator', 'legal', 'auditor', 'platform', 'authority', 'trusted_flagger'] as const;
+const ALL_ROLES = [
+  'admin',
+  'moderator',
+  'legal',
+  'auditor',
+  'platform',
+  'authority',
+  'trusted_flagger',
+  'restricted_reviewer',
+] as const;
+
+/** The case routes: moderators, admins and restricted reviewers, each in the queues they may see. */
+const CASE_ROLES: readonly Role[] = ['moderator', 'admin', 'restricted_reviewer'];
+/** A case of a queue `role` may see: restricted reviewers see only the restricted queue. */
+const caseQueueFor = (role: Role) => (role === 'restricted_reviewer' ? 'csam' : 'spam');
 
 type Method = 'GET' | 'POST';
 
@@ -38,6 +52,8 @@ interface Row {
   anonymous?: boolean;
   /** A request an admitted role gets `ok` for. */
   valid: (f: Fixtures) => Promise<Req> | Req;
+  /** The same, when it depends on the role (a case in a queue the role may see). */
+  validAs?: (f: Fixtures, role: Role) => Promise<Req> | Req;
   ok: number;
   /**
    * Requests an admitted role would get a 4xx for (malformed, invalid, not found).
@@ -217,7 +233,7 @@ const MATRIX: Row[] = [
   {
     method: 'GET',
     route: '/v1/cases',
-    roles: ['moderator'],
+    roles: CASE_ROLES,
     ok: 200,
     valid: () => ({ method: 'GET', url: '/v1/cases?status=open' }),
     invalid: [() => ({ method: 'GET', url: '/v1/cases?status=weird' })],
@@ -225,35 +241,67 @@ const MATRIX: Row[] = [
   {
     method: 'GET',
     route: '/v1/cases/:id',
-    roles: ['moderator'],
+    roles: CASE_ROLES,
     ok: 200,
     valid: async (f) => ({ method: 'GET', url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}` }),
+    validAs: async (f, role) => ({
+      method: 'GET',
+      url: `/v1/cases/${(await openCase(f.h, f.accountId, caseQueueFor(role))).caseId}`,
+    }),
     invalid: [() => ({ method: 'GET', url: '/v1/cases/case_nope' })],
+  },
+  {
+    method: 'GET',
+    route: '/v1/cases/:id/image',
+    roles: CASE_ROLES,
+    ok: 200,
+    valid: async (f) => ({ method: 'GET', url: `/v1/cases/${(await openImageCase(f.h, f.accountId)).caseId}/image` }),
+    validAs: async (f, role) => ({
+      method: 'GET',
+      url: `/v1/cases/${(await openImageCase(f.h, f.accountId, caseQueueFor(role))).caseId}/image`,
+    }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/cases/case_nope/image' }),
+      () => ({ method: 'GET', url: '/v1/cases/case_nope/image?reveal=maybe' }),
+    ],
   },
   {
     method: 'POST',
     route: '/v1/cases/:id/claim',
-    roles: ['moderator'],
+    roles: CASE_ROLES,
     ok: 200,
     valid: async (f) => ({ method: 'POST', url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}/claim` }),
+    validAs: async (f, role) => ({
+      method: 'POST',
+      url: `/v1/cases/${(await openCase(f.h, f.accountId, caseQueueFor(role))).caseId}/claim`,
+    }),
     invalid: [() => ({ method: 'POST', url: '/v1/cases/case_nope/claim' })],
   },
   {
     method: 'POST',
     route: '/v1/cases/:id/release',
-    roles: ['moderator'],
+    roles: CASE_ROLES,
     ok: 200,
     valid: async (f) => ({ method: 'POST', url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}/release` }),
+    validAs: async (f, role) => ({
+      method: 'POST',
+      url: `/v1/cases/${(await openCase(f.h, f.accountId, caseQueueFor(role))).caseId}/release`,
+    }),
     invalid: [() => ({ method: 'POST', url: '/v1/cases/case_nope/release' })],
   },
   {
     method: 'POST',
     route: '/v1/cases/:id/decisions',
-    roles: ['moderator'],
+    roles: CASE_ROLES,
     ok: 201,
     valid: async (f) => ({
       method: 'POST',
       url: `/v1/cases/${(await openCase(f.h, f.accountId)).caseId}/decisions`,
+      body: { actions: [{ type: 'dismiss' }], category: 'spam', ground: 'terms', explanation: 'Nothing wrong here.' },
+    }),
+    validAs: async (f, role) => ({
+      method: 'POST',
+      url: `/v1/cases/${(await openCase(f.h, f.accountId, caseQueueFor(role))).caseId}/decisions`,
       body: { actions: [{ type: 'dismiss' }], category: 'spam', ground: 'terms', explanation: 'Nothing wrong here.' },
     }),
     invalid: [
@@ -268,7 +316,7 @@ const MATRIX: Row[] = [
   {
     method: 'POST',
     route: '/v1/cases/bulk-decisions',
-    roles: ['moderator'],
+    roles: CASE_ROLES,
     ok: 200,
     valid: async (f) => ({
       method: 'POST',
@@ -519,7 +567,7 @@ describeEachStore('access control', (get) => {
         const h = get();
         const token = h.tokens[role];
         if (admitted) {
-          const req = await row.valid(fx);
+          const req = await (row.validAs ? row.validAs(fx, role) : row.valid(fx));
           const res = await h.call(req.method, req.url, { token, body: req.body, rawBody: req.rawBody });
           assert.equal(res.statusCode, row.ok, res.body);
           if (row.route === '/v1/me') assert.equal(res.data.role, role);
@@ -604,9 +652,10 @@ describeEachStore('access control', (get) => {
       const anonymous = await h.app.inject({ method: 'HEAD', url: req.url });
       assert.equal(anonymous.statusCode, row.anonymous ? row.ok : 401, `HEAD ${row.route} without a token`);
       for (const role of ALL_ROLES) {
+        const own = row.validAs && row.roles.includes(role) ? await row.validAs(fx, role) : req;
         const res = await h.app.inject({
           method: 'HEAD',
-          url: req.url,
+          url: own.url,
           headers: { authorization: `Bearer ${h.tokens[role]}` },
         });
         assert.equal(res.statusCode, row.roles.includes(role) ? row.ok : 403, `HEAD ${row.route} as ${role}`);

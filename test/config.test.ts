@@ -37,6 +37,7 @@ describe('configuration', () => {
     ['CUSTOS_RETENTION_INTERVAL_MS', '5'],
     ['CUSTOS_SQLITE_BUSY_TIMEOUT_MS', '1s'],
     ['CUSTOS_PG_POOL_SIZE', '0'],
+    ['CUSTOS_HASH_REFRESH_MS', '5'],
   ];
   for (const [variable, value] of bad) {
     it(`refuses ${variable}=${JSON.stringify(value)}, naming the variable`, () => {
@@ -67,6 +68,7 @@ describe('configuration', () => {
       retentionIntervalMs: 60 * 60 * 1000,
       sqliteBusyTimeoutMs: 5000,
       pgPoolSize: 10,
+      hashRefreshMs: 2000,
     };
     const actual = Object.fromEntries(Object.keys(documented).map((k) => [k, config[k as keyof typeof config]]));
     assert.deepEqual(actual, documented);
@@ -89,6 +91,7 @@ describe('configuration', () => {
       CUSTOS_RETENTION_INTERVAL_MS: '60000',
       CUSTOS_SQLITE_BUSY_TIMEOUT_MS: '250',
       CUSTOS_PG_POOL_SIZE: '3',
+      CUSTOS_HASH_REFRESH_MS: '500',
     });
     assert.equal(config.dataDir, '/srv/custos');
     assert.equal(config.databaseUrl, 'postgresql://custos@db:5432/custos');
@@ -101,6 +104,7 @@ describe('configuration', () => {
     assert.equal(config.retentionIntervalMs, 60000);
     assert.equal(config.sqliteBusyTimeoutMs, 250);
     assert.equal(config.pgPoolSize, 3);
+    assert.equal(config.hashRefreshMs, 500);
   });
 
   it('accepts the master key as 64 hex digits or as base64 of the same 32 bytes', () => {

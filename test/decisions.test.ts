@@ -385,7 +385,13 @@ describeEachStore('decisions and enforcement', (get) => {
     assert.equal(s.illegal_content_legal_ground, undefined);
 
     const banned = await reportedAccount(h, 'csam');
-    const b = await decideOk(h, banned.caseId, { actions: [{ type: 'ban_account' }], category: 'csam' });
+    // A CSAM case is in the restricted queue: an admin decides it.
+    const b = await decideOk(
+      h,
+      banned.caseId,
+      { actions: [{ type: 'ban_account' }], category: 'csam' },
+      h.tokens.admin,
+    );
     const sb = (await statementOf(h, b.id)).statement;
     assert.equal(sb.decision_account, 'DECISION_ACCOUNT_TERMINATED');
     assert.equal(sb.category, 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS');

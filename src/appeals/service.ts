@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { disableHashesFrom } from '../hashes/banks.js';
 import type { AppealTable } from '../db/schema.js';
 import type { Context } from '../context.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
@@ -162,6 +163,7 @@ export async function resolveAppeal(
         .where('decision_id', '=', d.id)
         .execute();
       if (d.subject_type === 'content') await recomputeContentState(tx, d.subject_id);
+      await disableHashesFrom(tx, actor, `decision:${d.id}`, now);
       const account = await recomputeAccountStatus(tx, d.account_id, now);
       await enqueueWebhook(
         tx,

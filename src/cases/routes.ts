@@ -7,9 +7,12 @@ import type { Role } from '../identity/roles.js';
 import { CategorySchema } from '../reports/routes.js';
 import { DecisionSchema, DecisionView } from '../decisions/routes.js';
 import { decideCase, decideCases } from '../decisions/service.js';
+import { caseImage } from './image.js';
+import { queueScopeOf } from './restricted.js';
 import { claimCase, getCaseDetail, listCases, releaseCase } from './service.js';
 
-const MODERATORS: readonly Role[] = ['moderator'];
+/** Moderators; admins and restricted reviewers too, each limited to their queues (restricted.ts). */
+const MODERATORS: readonly Role[] = ['moderator', 'admin', 'restricted_reviewer'];
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 
@@ -22,6 +25,11 @@ const Query = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
+  { additionalProperties: false },
+);
+
+const ImageQuery = Type.Object(
+  { reveal: Type.Boolean({ default: false, description: 'The image itself instead of a blurred preview; audited' }) },
   { additionalProperties: false },
 );
 
@@ -86,7 +94,7 @@ export const caseRoutes =
           },
         },
       },
-      async (request) => listCases(ctx.store.db, request.query),
+      async (request) => listCases(ctx.store.db, { ...request.query, scope: queueScopeOf(actorOf(request)) }),
     );
 
     app.get<{ Params: Static<typeof Params> }>(
@@ -101,7 +109,30 @@ export const caseRoutes =
           response: { 200: CaseDetail, ...errors(404) },
         },
       },
-      async (request) => getCaseDetail(ctx, request.params.id),
+      async (request) => getCaseDetail(ctx, actorOf(request), request.params.id),
+    );
+
+    app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof ImageQuery> }>(
+      '/:id/image',
+      {
+        config: access,
+        schema: {
+          tags: ['cases'],
+          summary: "The case's image: a blurred preview, or with reveal=true the image itself (audited)",
+          description: `${rolesNote(MODERATORS)} Restricted-queue cases: admin and restricted_reviewer only.`,
+          params: Params,
+          querystring: ImageQuery,
+          response: { ...errors(404, 422) },
+        },
+      },
+      async (request, reply) => {
+        const image = await caseImage(ctx, actorOf(request), request.params.id, request.query.reveal);
+        return reply
+          .header('content-type', image.contentType)
+          .header('cache-control', 'no-store')
+          .header('content-disposition', 'inline')
+          .send(image.body);
+      },
     );
 
     for (const [path, fn, summary] of [

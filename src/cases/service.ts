@@ -1,8 +1,9 @@
 import type { Selectable } from 'kysely';
+import { RESTRICTED_QUEUE, type QueueScope, assertMaySee, maySee } from './restricted.js';
 import type { Context } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { CaseTable } from '../db/schema.js';
-import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { appendAudit } from '../audit/service.js';
 import type { Actor } from '../audit/actor.js';
 import { type ModerationEventView, caseHistory, recordEvent } from '../moderation/events.js';
@@ -60,6 +61,8 @@ export interface CaseQuery {
   language?: string;
   limit: number;
   cursor?: string;
+  /** The queues the caller may see (see restricted.ts); every queue when absent. */
+  scope?: QueueScope;
 }
 
 /**
@@ -73,7 +76,17 @@ export async function listCases(
   now = Date.now(),
 ): Promise<{ cases: CaseSummary[]; next: string | null }> {
   let query = db.selectFrom('cases').selectAll().where('status', '=', q.status);
+  const scope = q.scope ?? 'all';
+  if (q.queue && !maySee(scope, q.queue)) {
+    throw new ForbiddenError(
+      scope === 'restricted'
+        ? 'Your role reviews the restricted queue only.'
+        : 'The restricted queue is not yours to see.',
+    );
+  }
   if (q.queue) query = query.where('queue', '=', q.queue);
+  else if (scope === 'restricted') query = query.where('queue', '=', RESTRICTED_QUEUE);
+  else if (scope === 'unrestricted') query = query.where('queue', '!=', RESTRICTED_QUEUE);
   if (q.category) query = query.where('category', '=', q.category);
   if (q.language) query = query.where('language', '=', q.language);
   if (q.cursor) {
@@ -97,10 +110,11 @@ export async function listCases(
   };
 }
 
-export async function getCaseDetail(ctx: Context, id: string, now = Date.now()): Promise<CaseDetail> {
+export async function getCaseDetail(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseDetail> {
   const db = ctx.store.db;
   const row = await db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError('Case');
+  assertMaySee(actor, row.queue);
   const content =
     row.subject_type === 'content'
       ? await db.selectFrom('content').selectAll().where('id', '=', row.subject_id).executeTakeFirst()
@@ -137,6 +151,7 @@ export async function claimCase(ctx: Context, actor: Actor, id: string, now = Da
   const minutes = ctx.policy.document.moderation.claimMinutes;
   return ctx.store.db.transaction().execute(async (tx) => {
     const row = await lockedCase(tx, id);
+    assertMaySee(actor, row.queue);
     if (row.status !== 'open') throw new ConflictError('The case is closed.', { reason: 'case_closed' });
     if (row.claimed_by && row.claimed_by !== actor.id && Number(row.claim_expires_at) > now) {
       throw new ConflictError('Another moderator has claimed this case.', {
@@ -172,6 +187,7 @@ export async function claimCase(ctx: Context, actor: Actor, id: string, now = Da
 export async function releaseCase(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseSummary> {
   return ctx.store.db.transaction().execute(async (tx) => {
     const row = await lockedCase(tx, id);
+    assertMaySee(actor, row.queue);
     if (row.claimed_by && row.claimed_by !== actor.id && Number(row.claim_expires_at) > now) {
       throw new ConflictError('Another moderator holds the claim.', { reason: 'already_claimed' });
     }

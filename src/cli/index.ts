@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { auditCommand } from './audit.js';
+import { addHashBankCommands } from './hash-banks.js';
+import { hashesCommand } from './hashes.js';
 import { migrateCommand } from './migrate.js';
 import { modelCommand } from './model.js';
 import { serveCommand } from './serve.js';
@@ -17,5 +19,8 @@ program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(auditCommand());
 program.addCommand(modelCommand());
+const hashes = hashesCommand();
+addHashBankCommands(hashes);
+program.addCommand(hashes);
 
 await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { createLogger } from '../logging.js';
 import { PolicyError } from '../policy/policy.js';
 import { TextModelError } from '../scanning/classifier/text-model.js';
 import { OnnxTextModelError } from '../scanning/onnx-text-scanner.js';
+import { NsfwModelError } from '../scanning/nsfw-scanner.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, store: 3 } as const;
 
@@ -24,7 +25,12 @@ export function fail(error: unknown): never {
     process.stderr.write(`custos: configuration error: ${error.message}\n`);
     process.exit(EXIT.config);
   }
-  if (error instanceof PolicyError || error instanceof TextModelError || error instanceof OnnxTextModelError) {
+  if (
+    error instanceof PolicyError ||
+    error instanceof TextModelError ||
+    error instanceof OnnxTextModelError ||
+    error instanceof NsfwModelError
+  ) {
     process.stderr.write(`custos: ${error.message}\n`);
     process.exit(EXIT.config);
   }

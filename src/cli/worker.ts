@@ -27,6 +27,7 @@ export function workerCommand(): Command {
       let workers: Workers | undefined;
       try {
         ctx = await createContext(config, { scanQueue: true });
+        ctx.hashes.start(config.hashRefreshMs, ctx.logger);
         workers = startWorkers(ctx, { scanConcurrency: opts.concurrency });
       } catch (error) {
         if (ctx) await closeContext(ctx).catch(() => {});

@@ -3,6 +3,7 @@ import * as foundation from './migrations/20261128T120000_foundation.js';
 import * as noticeAndAction from './migrations/20261128T130000_notice_and_action.js';
 import * as scanning from './migrations/20261128T140000_scanning.js';
 import * as queueIndexes from './migrations/20261128T150000_queue_indexes.js';
+import * as hashBanks from './migrations/20261128T160000_hash_banks.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T130000_notice_and_action': noticeAndAction,
   '20261128T140000_scanning': scanning,
   '20261128T150000_queue_indexes': queueIndexes,
+  '20261128T160000_hash_banks': hashBanks,
 };
 
 /**

@@ -102,6 +102,8 @@ export interface ContentTable {
   media_ref: string | null;
   image_sha256: string | null;
   image_md5: string | null;
+  /** PDQ hash (hex) of the image, once scanned. */
+  image_pdq: Generated<string | null>;
   is_public: number;
   language: string | null;
   /** 'visible' | 'removed' | 'restricted' */
@@ -285,7 +287,47 @@ export interface ScanJobTable {
   finished_at: number | null;
 }
 
+export interface HashBankTable {
+  id: string;
+  name: string;
+  category: string;
+  /** What a match does: 'review' or 'remove'. */
+  action: string;
+  /** Largest PDQ distance (of 256 bits) that counts as a match. */
+  threshold: number;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+  /** hash_head.seq of the last change. */
+  seq: number;
+}
+
+export interface BankHashTable {
+  id: string;
+  bank_id: string;
+  /** 'pdq' | 'md5' | 'sha256'. */
+  kind: string;
+  /** Lower-case hex. */
+  value: string;
+  enabled: number;
+  /** Where it came from: an import file, a decision. */
+  source: string | null;
+  /** This hash's category when it is not its bank's (local-confirmed holds every category). */
+  category: string | null;
+  added_at: number;
+  /** hash_head.seq of the last change. */
+  seq: number;
+}
+
+export interface HashHeadTable {
+  id: number;
+  seq: number;
+}
+
 export interface Database {
+  hash_banks: HashBankTable;
+  bank_hashes: BankHashTable;
+  hash_head: HashHeadTable;
   scan_results: ScanResultTable;
   scan_jobs: ScanJobTable;
   content: ContentTable;

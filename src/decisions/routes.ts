@@ -35,6 +35,12 @@ export const DecisionSchema = Type.Object(
     legalGround: Type.Optional(
       Type.String({ minLength: 3, maxLength: 500, description: 'Statute relied on (illegal ground)' }),
     ),
+    addToLocalBank: Type.Optional(
+      Type.Boolean({
+        description:
+          'When an image is removed: add its hash to the `local-confirmed` bank, so a re-upload is caught (default true)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { DecisionTable } from '../db/schema.js';
 import type { Context } from '../context.js';
+import { LOCAL_CONFIRMED_BANK, addHash } from '../hashes/banks.js';
+import { assertMaySee } from '../cases/restricted.js';
 import type { Tx } from '../db/database.js';
 import { AppError, ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -22,6 +24,8 @@ export interface DecisionInput {
   explanation: string;
   /** The statute relied on, for decisions on the `illegal` ground. */
   legalGround?: string;
+  /** A removed image's hash joins the `local-confirmed` bank (default true; people only). */
+  addToLocalBank?: boolean;
 }
 
 export interface DecisionView {
@@ -109,6 +113,7 @@ export async function decideCase(
   }
   return ctx.store.db.transaction().execute(async (tx) => {
     const c = await lockedCase(tx, caseId);
+    assertMaySee(actor, c.queue);
     if (c.status !== 'open') throw new ConflictError('The case is already closed.', { reason: 'case_closed' });
     if (c.claimed_by && c.claimed_by !== actor.id && Number(c.claim_expires_at) > now) {
       throw new ConflictError('Another moderator has claimed this case.', { reason: 'already_claimed' });
@@ -118,7 +123,7 @@ export async function decideCase(
       c.subject_type === 'content'
         ? await tx
             .selectFrom('content')
-            .select(['kind', 'language', 'created_at'])
+            .select(['kind', 'language', 'created_at', 'image_pdq', 'image_sha256'])
             .where('id', '=', c.subject_id)
             .executeTakeFirst()
         : undefined;
@@ -181,6 +186,29 @@ export async function decideCase(
       .execute();
 
     if (c.subject_type === 'content') await recomputeContentState(tx, c.subject_id);
+    if (
+      content?.kind === 'image' &&
+      automation !== 'full' &&
+      input.addToLocalBank !== false &&
+      input.actions.some((a) => a.type === 'remove_content')
+    ) {
+      // A person confirmed it: the same picture uploaded again is caught by its hash.
+      const hash = content.image_pdq
+        ? { kind: 'pdq' as const, value: content.image_pdq }
+        : content.image_sha256
+          ? { kind: 'sha256' as const, value: content.image_sha256 }
+          : null;
+      if (hash) {
+        await addHash(
+          tx,
+          actor,
+          LOCAL_CONFIRMED_BANK,
+          { category: input.category, action: 'remove' },
+          { ...hash, source: `decision:${decisionId}`, category: input.category as CategoryCode },
+          now,
+        );
+      }
+    }
     await recomputeAccountStatus(tx, c.account_id, now);
     await announceEnforcement(tx, c.subject_type, c.subject_id, c.account_id, decisionId, input, statement, now);
 

@@ -26,6 +26,7 @@ const DEMO_TOKENS: Array<{ key: string; role: Role }> = [
   { key: 'platform', role: 'platform' },
   { key: 'authority', role: 'authority' },
   { key: 'trusted_flagger', role: 'trusted_flagger' },
+  { key: 'restricted_reviewer', role: 'restricted_reviewer' },
 ];
 
 /** Mobile number shapes per country; candidates are checked with libphonenumber. */

@@ -1,5 +1,15 @@
 /** The roles of SPEC.md. Each token has exactly one. */
-export const ROLES = ['admin', 'moderator', 'legal', 'auditor', 'platform', 'authority', 'trusted_flagger'] as const;
+export const ROLES = [
+  'admin',
+  'moderator',
+  'legal',
+  'auditor',
+  'platform',
+  'authority',
+  'trusted_flagger',
+  /** Reviews the restricted queue (child sexual abuse material) alone with admins; sees no other case. */
+  'restricted_reviewer',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export function isRole(value: string): value is Role {

@@ -2,8 +2,11 @@ import { type Policy, PolicyError } from '../policy/policy.js';
 import { loadTextModel } from './classifier/text-model.js';
 import { LanguageScanner } from './language.js';
 import { loadOnnxTextScanner } from './onnx-text-scanner.js';
+import { loadNsfwScanner } from './nsfw-scanner.js';
 import { ScanPipeline } from './pipeline.js';
 import { RuleCompileError, compileRules, yamlLocator } from './rules/rules.js';
+import type { HashMatcher } from '../hashes/matcher.js';
+import { ImageHashScanner } from './image-scanner.js';
 import type { Scanner } from './scanner.js';
 import { type ScanningPolicy, scanningPolicy } from './scanning-policy.js';
 import { ClassifierScanner, RulesScanner } from './text-scanners.js';
@@ -13,7 +16,11 @@ export interface ScanningOptions {
   textModelFile?: string;
   /** An operator-supplied ONNX model folder (optional extra scanner). */
   onnxTextModelDir?: string;
+  /** An image model bundled with nsfwjs, e.g. `MobileNetV2` (optional extra scanner). */
+  nsfwModel?: string;
   warn?: (message: string) => void;
+  /** The hash banks in memory: images are matched against them when given. */
+  hashMatcher?: HashMatcher;
 }
 
 /**
@@ -41,12 +48,16 @@ export async function buildScanning(
     throw error;
   }
   const scanners: Scanner[] = [
+    ...(options.hashMatcher ? [new ImageHashScanner(options.hashMatcher)] : []),
     await LanguageScanner.load(),
     rules,
     new ClassifierScanner(loadTextModel(options.textModelFile)),
   ];
   if (options.onnxTextModelDir) {
     scanners.push(await loadOnnxTextScanner(options.onnxTextModelDir, { warn: options.warn }));
+  }
+  if (options.nsfwModel) {
+    scanners.push(await loadNsfwScanner(options.nsfwModel));
   }
   return { scanning, scanner: new ScanPipeline(scanners, scanning, policy.version) };
 }

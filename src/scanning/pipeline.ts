@@ -67,7 +67,7 @@ export class ScanPipeline {
         const signal = this.policy.isShadow(raw.category, raw.scanner) ? { ...raw, shadow: true } : raw;
         signals.push(signal);
         if (!signal.category || signal.shadow) continue;
-        let action = this.actionFor(signal.category, signal.score, item.public);
+        let action = signal.decides ?? this.actionFor(signal.category, signal.score, item.public);
         if (signal.ceiling === 'review' && action === 'remove') action = 'review';
         if (
           RANK[action] > RANK[best.action] ||

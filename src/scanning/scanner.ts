@@ -26,6 +26,11 @@ export interface Signal {
   shadow?: boolean;
   /** The most this signal may cause: a rule written as `action: review` never removes. */
   ceiling?: 'review';
+  /**
+   * The action this signal takes whatever the policy's score thresholds: a hash
+   * bank match does what its bank says (review or remove).
+   */
+  decides?: 'review' | 'remove';
   detail?: Record<string, unknown>;
 }
 

@@ -51,6 +51,11 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
     if (row.language === null && verdict.language) {
       await tx.updateTable('content').set({ language: verdict.language }).where('id', '=', contentId).execute();
     }
+    // The image's perceptual hash stays with it: a moderator's removal adds it to `local-confirmed`.
+    const pdq = verdict.signals.find((s) => s.scanner === 'image')?.detail?.pdq;
+    if (typeof pdq === 'string') {
+      await tx.updateTable('content').set({ image_pdq: pdq }).where('id', '=', contentId).execute();
+    }
     if (verdict.action === 'allow' || !verdict.category) return null;
     const definition = ctx.policy.category(verdict.category);
     if (!definition) return null;
@@ -75,7 +80,7 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
         actions: [{ type: 'remove_content' }],
         category: verdict.category,
         ground: ctx.scanning.ground(verdict.category),
-        explanation: `Removed automatically: the ${top?.scanner ?? 'scanner'} found ${verdict.category.replaceAll('_', ' ')} with score ${(verdict.score ?? 0).toFixed(3)} (policy ${ctx.policy.version.slice(0, 19)}, versions ${JSON.stringify(verdict.versions)}).`,
+        explanation: automatedExplanation(ctx, verdict, top),
       },
       { automation: 'full', automatedDetection: true, now },
     ).catch((error) => {
@@ -90,6 +95,21 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
     language: verdict.language,
     signals: verdict.signals,
   };
+}
+
+/** The facts of an automated removal, as the statement of reasons shows them. */
+function automatedExplanation(ctx: Context, verdict: Verdict, top: Signal | undefined): string {
+  const where = `policy ${ctx.policy.version.slice(0, 19)}, versions ${JSON.stringify(verdict.versions)}`;
+  const category = (verdict.category ?? '').replaceAll('_', ' ');
+  if (top?.scanner === 'hashes' && top.detail) {
+    const d = top.detail;
+    const how =
+      d.kind === 'pdq'
+        ? `its PDQ perceptual hash${d.variant && d.variant !== 'original' ? ` (${d.variant})` : ''} is ${d.distance} of 256 bits from a hash in the bank, within the bank's threshold of ${d.threshold}`
+        : `its ${String(d.kind).toUpperCase()} is that of an image in the bank`;
+    return `Removed automatically: the image matches a known ${category} image of the hash bank ${d.bank}: ${how} (${where}).`;
+  }
+  return `Removed automatically: the ${top?.scanner ?? 'scanner'} found ${category} with score ${(verdict.score ?? 0).toFixed(3)} (${where}).`;
 }
 
 async function saveResult(tx: Tx, contentId: string, fingerprint: string, v: Verdict, now: number): Promise<void> {

@@ -151,13 +151,13 @@ export async function tokenId(h: Harness, token: string): Promise<string> {
   return me.data.tokenId;
 }
 
-/** Every case in the queue matching `query`, following the cursor. */
-export async function allCases(h: Harness, query = 'status=open'): Promise<any[]> {
+/** Every case in the queue matching `query`, following the cursor (as a moderator unless `token` says otherwise). */
+export async function allCases(h: Harness, query = 'status=open', token = h.tokens.moderator): Promise<any[]> {
   const out: any[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 1000; page++) {
     const url: string = `/v1/cases?${query}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const res = await h.call('GET', url, { token: h.tokens.moderator });
+    const res = await h.call('GET', url, { token });
     if (res.statusCode !== 200) throw new Error(`GET ${url}: ${res.statusCode} ${res.body}`);
     out.push(...res.data.cases);
     cursor = res.data.next;
