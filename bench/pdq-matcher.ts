@@ -119,6 +119,8 @@ export interface MatcherRow {
     removeMs: number;
     /** `flush()`: indexing the added entries as a segment of their own. */
     flushMs: number;
+    /** `removeMany` of as many ids as were added (half of them added, half from the bank): one read of the ids. */
+    removeManyMs: number;
   };
 }
 
@@ -281,6 +283,10 @@ async function measure(size: number, dataset: MatcherDataset, options: MatcherOp
   const f0 = nowMs();
   index.flush();
   const flushMs = round(nowMs() - f0, 2);
+  const gone = added.map((_, i) => (i % 2 === 0 ? size + i : i * 7));
+  const m0 = nowMs();
+  index.removeMany(gone);
+  const removeManyMs = round(nowMs() - m0, 2);
 
   return {
     size,
@@ -300,7 +306,7 @@ async function measure(size: number, dataset: MatcherDataset, options: MatcherOp
     agreement: { compared: sample.length, mismatches },
     hits,
     extra,
-    updates: { addMicros, removeMs, flushMs },
+    updates: { addMicros, removeMs, flushMs, removeManyMs },
   };
 }
 
@@ -373,7 +379,8 @@ export function formatMatcher(result: MatcherResult): string {
     .map(
       (r) =>
         `  ${r.size.toLocaleString('en')} ${r.dataset}: add ${r.updates.addMicros} µs, remove ${r.updates.removeMs} ms, ` +
-        `flush of ${result.options.updates} adds ${r.updates.flushMs} ms; index CPU ${r.indexCpuMsPerQuery} ms/query`,
+        `flush of ${result.options.updates} adds ${r.updates.flushMs} ms, removeMany of ${result.options.updates} ids ` +
+        `${r.updates.removeManyMs} ms; index CPU ${r.indexCpuMsPerQuery} ms/query`,
     )
     .join('\n');
   const met = (v: boolean | null) => (v === null ? 'not run' : v ? 'met' : 'NOT met');

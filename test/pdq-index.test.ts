@@ -325,6 +325,13 @@ describe('the index returns what the linear scan returns', () => {
       { weight: 5, arbitrary: fc.record({ kind: fc.constant('add' as const), bits: flipsArb(40), centre: fc.nat() }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('removeUnknown' as const) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('removeMany' as const),
+          picks: fc.array(fc.nat(), { maxLength: 20, size: 'max' }),
+        }),
+      },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('removeBank' as const), bank: fc.nat(2) }) },
       {
         weight: 1,
@@ -352,6 +359,7 @@ describe('the index returns what the linear scan returns', () => {
           });
           const banks: Banks = new Map();
           let model: Entry[] = [];
+          const removed: number[] = [];
           let nextId = 0;
           const check = () => {
             assert.equal(index.size, model.length);
@@ -368,6 +376,14 @@ describe('the index returns what the linear scan returns', () => {
               const id = model[o.pick % model.length]!.id;
               assert.equal(index.remove(id), 1);
               model = model.filter((e) => e.id !== id);
+              removed.push(id);
+            } else if (o.kind === 'removeMany') {
+              // Some of them twice, one unknown, and ids removed before (not counted again).
+              const ids = o.picks.map((p) => (model.length > 0 ? model[p % model.length]!.id : 0));
+              const gone = new Set(ids.filter((id) => model.some((e) => e.id === id)));
+              assert.equal(index.removeMany([...ids, nextId + 7, ...removed.slice(-9)]), gone.size);
+              model = model.filter((e) => !gone.has(e.id));
+              removed.push(...gone);
             } else if (o.kind === 'removeUnknown') {
               assert.equal(index.remove(nextId + 1), 0);
             } else if (o.kind === 'removeBank') {

@@ -63,6 +63,8 @@ export class HashMatcher {
   private readonly entryCategories: Array<CategoryCode | null> = [];
   private readonly entryNumbers = new Map<string, number>();
   private readonly live = new Set<number>();
+  /** PDQ entries disabled in the page being applied. */
+  private removals: number[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
@@ -152,13 +154,22 @@ export class HashMatcher {
           r.category as CategoryCode | null,
         );
       }
+      this.applyRemovals();
       if (rows.length < PAGE) break;
     }
     this.seq = Math.max(maxSeq, after);
     this.loaded = true;
-    // A large load is indexed at once; a few additions wait in the index's delta.
-    if (added > 16_384) this.index.rebuild();
-    else this.index.maintain();
+    // The first load is indexed in one go; later imports become a segment of their own
+    // (work in proportion to the import), and maintain() merges segments over time.
+    if (!this.loaded && added > 0) this.index.rebuild();
+    else if (added > 16_384) this.index.flush();
+    this.index.maintain();
+  }
+
+  private applyRemovals(): void {
+    if (this.removals.length === 0) return;
+    this.index.removeMany(this.removals);
+    this.removals = [];
   }
 
   /** Applies one row; returns 1 when a PDQ entry was added. */
@@ -175,12 +186,14 @@ export class HashMatcher {
       if (enabled === this.live.has(known)) return 0;
       if (!enabled) {
         this.live.delete(known);
-        if (kind === 'pdq') this.index.remove(known);
+        // Removed together at the end of the page: one read of the index's ids for all of them.
+        if (kind === 'pdq') this.removals.push(known);
         else this.dropExact(this.entryKeys[known]!, known);
         return 0;
       }
       this.live.add(known);
       if (kind === 'pdq') {
+        this.applyRemovals(); // an entry disabled earlier in this page goes before it comes back
         this.index.add(known, bank, pdqWordsFromHex(value));
         return 1;
       }

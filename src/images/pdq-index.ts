@@ -577,6 +577,39 @@ export class PdqIndex {
     return this.removeWhere('ids', id);
   }
 
+  /**
+   * Removes every entry holding one of `ids` and returns how many there were: one
+   * read of all ids for the lot (a few hundred milliseconds at 10 million), where a
+   * `remove` per id would read them all each time.
+   */
+  removeMany(ids: Iterable<number>): number {
+    const wanted = new Set(ids);
+    if (wanted.size <= 8) {
+      let removed = 0;
+      for (const id of wanted) removed += this.remove(id);
+      return removed;
+    }
+    let removed = 0;
+    for (const seg of this.segments) {
+      for (let s = 0; s < seg.count; s++) {
+        if (!wanted.has(seg.ids[s]!) || bitIsSet(seg.dead, s)) continue;
+        seg.dead[s >>> 5]! |= 1 << (s & 31);
+        seg.deadCount++;
+        this.uncounted(seg.banks[s]!);
+        removed++;
+      }
+    }
+    for (let i = 0; i < this.deltaCount; ) {
+      if (wanted.has(this.deltaIds[i]!)) {
+        removed++;
+        this.dropDelta(i);
+      } else {
+        i++;
+      }
+    }
+    return removed;
+  }
+
   /** Removes every entry of a bank and returns how many. (To stop a bank matching but keep it, disable it.) */
   removeBank(bank: number): number {
     checkBank(bank);
@@ -596,19 +629,24 @@ export class PdqIndex {
         removed++;
       }
     }
-    // The delta has no order to keep: its last entry fills the hole (and is looked at next).
+    // The entry moved into a hole is looked at next.
     const values = field === 'ids' ? this.deltaIds : this.deltaBanks;
     for (let i = values.subarray(0, this.deltaCount).indexOf(value); i !== -1; ) {
-      this.uncounted(this.deltaBanks[i]!);
       removed++;
-      const last = --this.deltaCount;
-      this.deltaHashes.copyWithin(i * PDQ_WORDS, last * PDQ_WORDS, (last + 1) * PDQ_WORDS);
-      this.deltaIds[i] = this.deltaIds[last]!;
-      this.deltaBanks[i] = this.deltaBanks[last]!;
+      this.dropDelta(i);
       const next = values.subarray(i, this.deltaCount).indexOf(value);
       i = next === -1 ? -1 : i + next;
     }
     return removed;
+  }
+
+  /** Takes entry i out of the delta, which has no order to keep: its last entry fills the hole. */
+  private dropDelta(i: number): void {
+    this.uncounted(this.deltaBanks[i]!);
+    const last = --this.deltaCount;
+    this.deltaHashes.copyWithin(i * PDQ_WORDS, last * PDQ_WORDS, (last + 1) * PDQ_WORDS);
+    this.deltaIds[i] = this.deltaIds[last]!;
+    this.deltaBanks[i] = this.deltaBanks[last]!;
   }
 
   /** One more live entry in `bank`: the search limit can only grow. */
