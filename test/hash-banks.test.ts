@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +12,7 @@ import { importHashes, listBanks, parseHashList, setBankEnabled, setHashEnabled 
 import { HashMatcher } from '../src/hashes/matcher.js';
 import { TEST_ACTOR, describeEachStore } from './helpers/harness.js';
 import { cliEnv, runCli } from './helpers/cli.js';
+import { startCli, waitUntilUp } from './helpers/cli-process.js';
 
 const randomPdq = () => crypto.randomBytes(32).toString('hex');
 
@@ -246,6 +248,66 @@ describeEachStore('hash banks', (get) => {
     }
   });
 
+  it('a running server follows an import and a disabled bank made by another process, within seconds', async () => {
+    const h = get();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-hashes-'));
+    const port = await freePort();
+    const server = startCli(['serve', '--port', String(port), '--workers', '0'], {
+      ...cliEnv(h),
+      CUSTOS_HASH_REFRESH_MS: '200',
+    });
+    try {
+      await waitUntilUp(`http://127.0.0.1:${port}/healthz`, 90_000);
+      const api = async (url: string, body: unknown) => {
+        const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${h.tokens.platform}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        return (await res.json()) as any;
+      };
+      const accountId = `acc-live-${Date.now()}`;
+      await api('/v1/ingest/accounts', { accounts: [{ id: accountId }] });
+      const picture = fs.readFileSync(path.resolve(path.dirname(CUSTOS_BIN), '../test/fixtures/pdq-more/q0746.jpg'));
+      let n = 0;
+      const upload = async () => {
+        const out = await api('/v1/ingest/content', {
+          items: [
+            {
+              id: `live-${Date.now()}-${n++}`,
+              accountId,
+              kind: 'image',
+              imageBase64: picture.toString('base64'),
+              createdAt: new Date().toISOString(),
+            },
+          ],
+        });
+        return out.results[0].verdict as { action: string; signals: Array<{ scanner: string; detail?: any }> };
+      };
+      const before = await upload();
+      assert.equal(before.action, 'allow');
+      const pdq = before.signals.find((s) => s.scanner === 'image')?.detail?.pdq as string;
+      assert.match(pdq, /^[0-9a-f]{64}$/);
+
+      // Another process imports the picture's hash; the server sees it without a restart.
+      const file = path.join(dir, 'live.txt');
+      fs.writeFileSync(file, `${pdq}\n`);
+      const imported = await runCli(h, ['hashes', 'import', file, '--bank', 'live', '--category', 'spam']);
+      assert.equal(imported.code, 0, imported.stderr);
+      const seen = await within(5000, async () => (await upload()).action === 'review');
+      assert.ok(seen, 'the server matched the imported hash within 5 s');
+
+      const disabled = await runCli(h, ['hashes', 'disable', '--bank', 'live']);
+      assert.equal(disabled.code, 0, disabled.stderr);
+      const gone = await within(5000, async () => (await upload()).action === 'allow');
+      assert.ok(gone, 'the server stopped matching the disabled bank within 5 s');
+    } finally {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an import killed half-way leaves no part of the list visible', async () => {
     const h = get();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-hashes-'));
@@ -298,6 +360,27 @@ describeEachStore('hash banks', (get) => {
 });
 
 const CUSTOS_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/custos.js');
+
+/** Polls `check` until it holds; false if `ms` pass first. */
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;
