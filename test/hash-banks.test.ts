@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +12,7 @@ import { HashMatcher } from '../src/hashes/matcher.js';
 import { TEST_ACTOR, describeEachStore } from './helpers/harness.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { startCli, waitUntilUp } from './helpers/cli-process.js';
+import { freePort } from './helpers/webhook-receiver.js';
 
 const randomPdq = () => crypto.randomBytes(32).toString('hex');
 
@@ -361,31 +361,16 @@ describeEachStore('hash banks', (get) => {
 
 const CUSTOS_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/custos.js');
 
-/** Polls `check` until it holds; false if `ms` pass first. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const until = Date.now() + ms;
+/** Polls `check` until it holds; false if `timeoutMs` pass first. */
+async function within(timeoutMs: number, check: () => boolean | Promise<boolean>, everyMs = 20): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
   return false;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  if (!(await within(timeoutMs, condition))) throw new Error('condition not met in time');
 }

@@ -3,6 +3,7 @@ import type { Actor } from '../audit/actor.js';
 import { appendAudit } from '../audit/service.js';
 import type { Context } from '../context.js';
 import { AppError, NotFoundError } from '../errors.js';
+import { DEFAULT_DECODE_LIMITS } from '../images/decode.js';
 import { assertMaySee } from './restricted.js';
 
 /** Side of the blurred preview, in pixels: enough to tell a screenshot from a photo, not to see it. */
@@ -37,7 +38,10 @@ export async function caseImage(ctx: Context, actor: Actor, caseId: string, reve
   if (!content?.image) throw new NotFoundError('Image of this case');
   if (!reveal) {
     try {
-      const body = await sharp(content.image, { limitInputPixels: 100_000_000, failOn: 'none' })
+      const body = await sharp(content.image, {
+        limitInputPixels: DEFAULT_DECODE_LIMITS.maxInputPixels,
+        failOn: 'none',
+      })
         .rotate()
         .resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside' })
         .blur(PREVIEW_BLUR_SIGMA)

@@ -23,13 +23,17 @@ export function maySee(scope: QueueScope, queue: string): boolean {
   return scope === 'restricted' ? queue === RESTRICTED_QUEUE : queue !== RESTRICTED_QUEUE;
 }
 
-/** Throws 403 unless the caller may see a case in `queue`. */
-export function assertMaySee(actor: Pick<Actor, 'role'>, queue: string): void {
-  const scope = queueScopeOf(actor);
+/** Throws 403 unless a caller with `scope` may see cases in `queue`. */
+export function assertScopeSees(scope: QueueScope, queue: string): void {
   if (maySee(scope, queue)) return;
   throw new ForbiddenError(
     scope === 'restricted'
       ? 'Your role reviews the restricted queue only.'
-      : 'This case is in the restricted queue: only admins and restricted reviewers may see it.',
+      : 'The restricted queue is for admins and restricted reviewers only.',
   );
+}
+
+/** Throws 403 unless the caller may see a case in `queue`. */
+export function assertMaySee(actor: Pick<Actor, 'role'>, queue: string): void {
+  assertScopeSees(queueScopeOf(actor), queue);
 }

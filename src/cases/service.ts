@@ -1,9 +1,9 @@
 import type { Selectable } from 'kysely';
-import { RESTRICTED_QUEUE, type QueueScope, assertMaySee, maySee } from './restricted.js';
+import { RESTRICTED_QUEUE, type QueueScope, assertMaySee, assertScopeSees } from './restricted.js';
 import type { Context } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { CaseTable } from '../db/schema.js';
-import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { appendAudit } from '../audit/service.js';
 import type { Actor } from '../audit/actor.js';
 import { type ModerationEventView, caseHistory, recordEvent } from '../moderation/events.js';
@@ -77,15 +77,10 @@ export async function listCases(
 ): Promise<{ cases: CaseSummary[]; next: string | null }> {
   let query = db.selectFrom('cases').selectAll().where('status', '=', q.status);
   const scope = q.scope ?? 'all';
-  if (q.queue && !maySee(scope, q.queue)) {
-    throw new ForbiddenError(
-      scope === 'restricted'
-        ? 'Your role reviews the restricted queue only.'
-        : 'The restricted queue is not yours to see.',
-    );
-  }
-  if (q.queue) query = query.where('queue', '=', q.queue);
-  else if (scope === 'restricted') query = query.where('queue', '=', RESTRICTED_QUEUE);
+  if (q.queue) {
+    assertScopeSees(scope, q.queue);
+    query = query.where('queue', '=', q.queue);
+  } else if (scope === 'restricted') query = query.where('queue', '=', RESTRICTED_QUEUE);
   else if (scope === 'unrestricted') query = query.where('queue', '!=', RESTRICTED_QUEUE);
   if (q.category) query = query.where('category', '=', q.category);
   if (q.language) query = query.where('language', '=', q.language);

@@ -165,6 +165,7 @@ export interface ImportResult {
  * is refused (422 listing them by line) unless `skipInvalid`.
  */
 export async function importHashes(db: Db, actor: Actor, text: string, options: ImportOptions): Promise<ImportResult> {
+  validBankOptions(options.bank, options); // a bad bank name or setting first: the list need not be fixed for nothing
   const parsed = parseHashList(text, options.kind ?? 'pdq');
   if (parsed.problems.length > 0 && !options.skipInvalid) {
     throw new ValidationError(

@@ -2,17 +2,10 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import { PdqIndex, pdqWordsFromHex } from '../images/pdq-index.js';
 import type { CategoryCode } from '../policy/policy.js';
-import type { BankAction, HashKind } from './banks.js';
+import type { Bank, BankAction, HashKind } from './banks.js';
 
-/** A bank as the matcher holds it. */
-export interface MatcherBank {
-  id: string;
-  name: string;
-  category: CategoryCode;
-  action: BankAction;
-  threshold: number;
-  enabled: boolean;
-}
+/** A bank as the matcher holds it (its change number stays in the store). */
+export type MatcherBank = Omit<Bank, 'seq'>;
 
 /** The nearest known hash an image matched. */
 export interface HashMatch {
