@@ -18,6 +18,9 @@ import { caseRoutes } from './cases/routes.js';
 import { decisionRoutes } from './decisions/routes.js';
 import { appealRoutes } from './appeals/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
+import { authorityRoutes } from './authorities/routes.js';
+import { legalRoutes } from './legal/routes.js';
+import { signingKeysRoute } from './legal/well-known.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -99,6 +102,9 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(decisionRoutes(ctx), { prefix: '/v1/decisions' });
   await app.register(appealRoutes(ctx), { prefix: '/v1/appeals' });
   await app.register(webhookRoutes(ctx), { prefix: '/v1/webhooks' });
+  await app.register(authorityRoutes(ctx), { prefix: '/v1/authorities' });
+  await app.register(legalRoutes(ctx), { prefix: '/v1/legal-requests' });
+  await app.register(signingKeysRoute(ctx));
   await app.ready();
   return app;
 }

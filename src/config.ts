@@ -39,6 +39,10 @@ export interface Config {
   readonly pgPoolSize: number;
   /** Policy file (YAML or JSON); the shipped `policy/current.yaml` when unset. */
   readonly policyFile: string | undefined;
+  /** Disclosure policy file; the shipped `policy/disclosure/current.yaml` when unset. */
+  readonly disclosurePolicyFile: string | undefined;
+  /** How often the legal jobs (deadline warnings, user notices, unfinished disclosures) run. */
+  readonly legalJobsIntervalMs: number;
   /** How long one webhook delivery may take before it counts as failed. */
   readonly webhookTimeoutMs: number;
   /** How often the outbox is polled for due webhook deliveries. */
@@ -103,6 +107,8 @@ const VARIABLES = [
   'CUSTOS_SQLITE_SYNCHRONOUS',
   'CUSTOS_PG_POOL_SIZE',
   'CUSTOS_POLICY_FILE',
+  'CUSTOS_DISCLOSURE_POLICY_FILE',
+  'CUSTOS_LEGAL_JOBS_INTERVAL_MS',
   'CUSTOS_WEBHOOK_TIMEOUT_MS',
   'CUSTOS_WEBHOOK_POLL_MS',
   'CUSTOS_WEBHOOK_RETRY_BASE_MS',
@@ -243,6 +249,10 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     sqliteSynchronous: oneOf(raw, 'CUSTOS_SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
     pgPoolSize: integer(raw, 'CUSTOS_PG_POOL_SIZE', 10, 1, 1000),
     policyFile: raw.CUSTOS_POLICY_FILE ? path.resolve(raw.CUSTOS_POLICY_FILE) : undefined,
+    disclosurePolicyFile: raw.CUSTOS_DISCLOSURE_POLICY_FILE
+      ? path.resolve(raw.CUSTOS_DISCLOSURE_POLICY_FILE)
+      : undefined,
+    legalJobsIntervalMs: integer(raw, 'CUSTOS_LEGAL_JOBS_INTERVAL_MS', 60_000, 100, 86_400_000),
     webhookTimeoutMs: integer(raw, 'CUSTOS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookPollMs: integer(raw, 'CUSTOS_WEBHOOK_POLL_MS', 1000, 10, 600_000),
     webhookRetryBaseMs: integer(raw, 'CUSTOS_WEBHOOK_RETRY_BASE_MS', 2000, 1, 3_600_000),

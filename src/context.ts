@@ -6,6 +6,7 @@ import { type OpenStoreOptions, type Store, openStore } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging.js';
 import { type Policy, loadPolicy } from './policy/policy.js';
+import { type DisclosurePolicy, loadDisclosurePolicy } from './legal/disclosure-policy.js';
 import { HashMatcher } from './hashes/matcher.js';
 import { buildScanning } from './scanning/build.js';
 import { NatsScanQueue } from './scanning/nats-queue.js';
@@ -23,6 +24,8 @@ export interface Context {
   readonly logger: Logger;
   /** The policy in force; its version is recorded with every decision. */
   readonly policy: Policy;
+  /** The disclosure policy in force; its version is recorded with every check and review of a legal order. */
+  readonly disclosure: DisclosurePolicy;
   /** The content scanning pipeline and the policy's scanning rules. */
   readonly scanner: ScanPipeline;
   readonly scanning: ScanningPolicy;
@@ -46,6 +49,7 @@ export interface ContextOptions extends OpenStoreOptions {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const policy = loadPolicy(config.policyFile);
+  const disclosure = loadDisclosurePolicy(config.disclosurePolicyFile);
   const cipher = new PersonalDataCipher(loadMasterKey(config.dataDir, config.masterKey));
   const store = await openStore(config, options);
   let built: Awaited<ReturnType<typeof buildScanning>>;
@@ -74,7 +78,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
           logger,
         })
       : undefined;
-  return { config, store, cipher, logger, policy, scanner, scanning, hashes, scanQueue };
+  return { config, store, cipher, logger, policy, disclosure, scanner, scanning, hashes, scanQueue };
 }
 
 export async function closeContext(ctx: Context): Promise<void> {

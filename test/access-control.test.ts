@@ -15,6 +15,7 @@ const ALL_ROLES = [
   'admin',
   'moderator',
   'legal',
+  'legal_senior',
   'auditor',
   'platform',
   'authority',
@@ -103,7 +104,7 @@ const MATRIX: Row[] = [
   {
     method: 'GET',
     route: '/v1/accounts/:id',
-    roles: ['moderator', 'legal', 'admin'],
+    roles: ['moderator', 'legal', 'legal_senior', 'admin'],
     ok: 200,
     valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}` }),
     invalid: [
@@ -114,7 +115,7 @@ const MATRIX: Row[] = [
   {
     method: 'GET',
     route: '/v1/accounts/:id/personal-data',
-    roles: ['legal'],
+    roles: ['legal', 'legal_senior'],
     ok: 200,
     valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?${personalDataQuery()}` }),
     invalid: [
@@ -390,7 +391,7 @@ const MATRIX: Row[] = [
   {
     method: 'GET',
     route: '/v1/accounts/:id/violations',
-    roles: ['moderator', 'legal'],
+    roles: ['moderator', 'legal', 'legal_senior'],
     ok: 200,
     valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/violations` }),
     invalid: [() => ({ method: 'GET', url: '/v1/accounts/no-such-account/violations' })],

@@ -10,9 +10,9 @@ import { readPersonalData } from './personal-data.js';
 import { getAccount } from './service.js';
 import { listViolations } from '../violations/service.js';
 
-const STAFF: readonly Role[] = ['moderator', 'legal', 'admin'];
-const VIOLATION_READERS: readonly Role[] = ['moderator', 'legal'];
-const LEGAL: readonly Role[] = ['legal'];
+const STAFF: readonly Role[] = ['moderator', 'legal', 'legal_senior', 'admin'];
+const VIOLATION_READERS: readonly Role[] = ['moderator', 'legal', 'legal_senior'];
+const LEGAL: readonly Role[] = ['legal', 'legal_senior'];
 
 /** Longest period one personal-data read may cover (the policy maximum for orders). */
 const MAX_PERIOD_MS = 366 * 86_400_000;

@@ -39,15 +39,25 @@ export class PersonalDataCipher {
   }
 
   encrypt(field: string, ownerId: string, plaintext: string): Buffer {
+    return this.encryptBytes(field, ownerId, Buffer.from(plaintext, 'utf8'));
+  }
+
+  /** As {@link encrypt}, for binary values (a court order's PDF). */
+  encryptBytes(field: string, ownerId: string, plaintext: Buffer): Buffer {
     const nonce = this.#nonce();
     const cipher = crypto.createCipheriv('aes-256-gcm', this.#encKey, nonce);
     cipher.setAAD(aad(field, ownerId));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return Buffer.concat([Buffer.of(PersonalDataCipher.VERSION), nonce, body, cipher.getAuthTag()]);
   }
 
   /** Throws when the value was altered or belongs to another field or owner. */
   decrypt(field: string, ownerId: string, sealed: Buffer | Uint8Array): string {
+    return this.decryptBytes(field, ownerId, sealed).toString('utf8');
+  }
+
+  /** As {@link decrypt}, for binary values. */
+  decryptBytes(field: string, ownerId: string, sealed: Buffer | Uint8Array): Buffer {
     const data = Buffer.from(sealed);
     if (data.length < 1 + 12 + 16 || data[0] !== PersonalDataCipher.VERSION) {
       throw new Error(`cannot decrypt ${field}: unknown format`);
@@ -55,7 +65,7 @@ export class PersonalDataCipher {
     const decipher = crypto.createDecipheriv('aes-256-gcm', this.#encKey, data.subarray(1, 13));
     decipher.setAAD(aad(field, ownerId));
     decipher.setAuthTag(data.subarray(data.length - 16));
-    return Buffer.concat([decipher.update(data.subarray(13, data.length - 16)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(data.subarray(13, data.length - 16)), decipher.final()]);
   }
 
   /** Deterministic keyed hash of a normalised value (hex), for equality lookups. */

@@ -4,6 +4,7 @@ import * as noticeAndAction from './migrations/20261128T130000_notice_and_action
 import * as scanning from './migrations/20261128T140000_scanning.js';
 import * as queueIndexes from './migrations/20261128T150000_queue_indexes.js';
 import * as hashBanks from './migrations/20261128T160000_hash_banks.js';
+import * as legalRequests from './migrations/20261128T170000_legal_requests.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T140000_scanning': scanning,
   '20261128T150000_queue_indexes': queueIndexes,
   '20261128T160000_hash_banks': hashBanks,
+  '20261128T170000_legal_requests': legalRequests,
 };
 
 /**

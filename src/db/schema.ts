@@ -324,7 +324,128 @@ export interface HashHeadTable {
   seq: number;
 }
 
+export interface LegalRequestTable {
+  id: string;
+  authority_id: string;
+  type: string;
+  status: string;
+  case_reference: string;
+  legal_basis: string;
+  issuing_authority: string;
+  court_order: string;
+  document_sha256: string | null;
+  document_size: number | null;
+  offence_category: string;
+  offence: string;
+  data_categories: string;
+  period_from: number;
+  period_to: number;
+  requested: string;
+  non_disclosure_until: number | null;
+  emergency_justification: string | null;
+  preservation_request_id: string | null;
+  extra_review: number;
+  policy_version: string;
+  round: number;
+  received_at: number;
+  due_at: number;
+  decided_at: number | null;
+  disclosed_at: number | null;
+  second_approval_owed: number;
+  preserved_until: number | null;
+  preservation_extended: number;
+  consumed_by: string | null;
+  deadline_warned_at: number | null;
+  overdue_warned_at: number | null;
+  updated_at: number;
+}
+
+export interface LegalDocumentTable {
+  request_id: string;
+  content_enc: Buffer;
+  created_at: number;
+}
+
+export interface LegalTargetTable {
+  id: string;
+  request_id: string;
+  position: number;
+  kind: string;
+  given_enc: Buffer;
+  account_id: string | null;
+  status: string;
+  reasons: string;
+  notice_due_at: number | null;
+  notified_at: number | null;
+}
+
+export interface LegalCheckTable {
+  id: string;
+  request_id: string;
+  target_id: string | null;
+  name: string;
+  result: string;
+  code: string | null;
+  detail: string;
+  policy_version: string;
+  at: number;
+}
+
+export interface LegalReviewTable {
+  id: string;
+  request_id: string;
+  round: number;
+  reviewer_id: string;
+  reviewer_role: string;
+  decision: string;
+  reasons: string;
+  note: string | null;
+  narrowed: string | null;
+  policy_version: string;
+  at: number;
+}
+
+export interface LegalEventTable {
+  id: string;
+  request_id: string;
+  at: number;
+  actor_id: string;
+  actor_role: string;
+  type: string;
+  status: string;
+  details: string;
+}
+
+export interface DisclosurePackageTable {
+  request_id: string;
+  jwe: string;
+  sha256: string;
+  kid: string;
+  targets: number;
+  records: number;
+  policy_version: string;
+  produced_at: number;
+  downloaded_at: number | null;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_enc: Buffer;
+  created_at: number;
+  retired_at: number | null;
+}
+
 export interface Database {
+  legal_requests: LegalRequestTable;
+  legal_documents: LegalDocumentTable;
+  legal_targets: LegalTargetTable;
+  legal_checks: LegalCheckTable;
+  legal_reviews: LegalReviewTable;
+  legal_events: LegalEventTable;
+  disclosure_packages: DisclosurePackageTable;
+  signing_keys: SigningKeyTable;
   hash_banks: HashBankTable;
   bank_hashes: BankHashTable;
   hash_head: HashHeadTable;

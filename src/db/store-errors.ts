@@ -31,3 +31,10 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (MESSAGES.some((m) => error.message.includes(m))) return true;
   return error.cause !== undefined && error.cause !== error && isStoreUnavailable(error.cause);
 }
+
+/** A unique constraint refused the write: PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -180,8 +180,8 @@ async function demoAuthority(ctx: Context): Promise<string> {
     .where('name', '=', 'Bundeskriminalamt (demo)')
     .executeTakeFirst();
   if (existing) return existing.id;
-  const { publicKey, privateKey } = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256', extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ECDH-ES+A256KW', use: 'enc' };
+  const { publicKey, privateKey } = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ECDH-ES', use: 'enc' };
   const id = await createAuthority(ctx.store.db, SYSTEM_ACTOR('demo'), {
     name: 'Bundeskriminalamt (demo)',
     country: 'DE',

@@ -3,6 +3,8 @@ export const ROLES = [
   'admin',
   'moderator',
   'legal',
+  /** A legal member who may approve an emergency order alone (the second approval owed after) and whom extra-review orders need. */
+  'legal_senior',
   'auditor',
   'platform',
   'authority',

@@ -83,9 +83,9 @@ const PolicySchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    // Sections of later capabilities (scanning, disclosure) are validated by their own modules.
+    // The scanning section is validated by its own module; the disclosure policy is a file of its own
+    // (policy/disclosure/, CUSTOS_DISCLOSURE_POLICY_FILE).
     scanning: Type.Optional(Type.Unknown()),
-    disclosure: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );

@@ -11,6 +11,9 @@ export const WEBHOOK_EVENTS = [
   'decision.reversed',
   'report.resolved',
   'appeal.resolved',
+  'legal.deadline_near',
+  'legal.overdue',
+  'account.data_disclosed',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 

@@ -3,6 +3,8 @@ import { purgeExpiredSessions } from '../retention/purge.js';
 import { deliverDue } from '../webhooks/delivery.js';
 import { expireSuspensions } from '../decisions/enforcement.js';
 import { runScanJobs } from '../scanning/jobs.js';
+import { resumeApprovedOrders } from '../legal/disclosure.js';
+import { raiseDeadlineWarnings, sendUserNotices } from '../legal/jobs.js';
 import { RELAY_BATCH, relayScanJobs, startScanConsumer } from '../scanning/nats-jobs.js';
 
 export interface Workers {
@@ -63,6 +65,18 @@ export function startWorkers(ctx: Context, options: WorkerOptions = {}): Workers
       run: async () => {
         const lifted = await expireSuspensions(ctx.store.db);
         if (lifted > 0) ctx.logger.info({ job: 'suspensions', lifted }, 'suspensions ended');
+      },
+    },
+    {
+      name: 'legal',
+      intervalMs: ctx.config.legalJobsIntervalMs,
+      run: async () => {
+        const resumed = await resumeApprovedOrders(ctx);
+        const warned = await raiseDeadlineWarnings(ctx);
+        const notified = await sendUserNotices(ctx);
+        if (resumed + warned.near + warned.overdue + notified > 0) {
+          ctx.logger.info({ job: 'legal', resumed, ...warned, notified }, 'legal jobs');
+        }
       },
     },
     {

@@ -14,6 +14,21 @@ import { ROLES, type Role } from '../../src/identity/roles.js';
 import { createToken } from '../../src/identity/tokens.js';
 import { createAuthority } from '../../src/authorities/service.js';
 import { createLogger } from '../../src/logging.js';
+import { type CryptoKey, type JWK, exportJWK, generateKeyPair } from 'jose';
+
+/** A fresh key pair an authority registers (public) and opens its packages with (private). */
+export async function authorityKeyPair(): Promise<{
+  publicJwk: Record<string, unknown>;
+  privateKey: CryptoKey;
+  privateJwk: JWK;
+}> {
+  const { publicKey, privateKey } = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
+  return {
+    publicJwk: { ...(await exportJWK(publicKey)), use: 'enc' },
+    privateKey,
+    privateJwk: await exportJWK(privateKey),
+  };
+}
 
 /** PostgreSQL used by the suite; each suite gets its own schema in it. */
 export const TEST_PG_URL = process.env.CUSTOS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -35,6 +50,8 @@ export interface Harness {
   app: FastifyInstance;
   config: Config;
   tokens: Tokens;
+  /** The key pair of the harness's authority (tokens.authority): its packages open with `privateKey`. */
+  authorityKey: Awaited<ReturnType<typeof authorityKeyPair>>;
   /** Every log line written so far, as text. */
   logs: () => string;
   /** Schema name (postgres) or file (sqlite), for tests that open the raw store. */
@@ -67,12 +84,13 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
   });
   const ctx = await createContext(config, { pgSchema: schema, logger: createLogger('info', sink) });
   const app = await buildApp(ctx);
+  const authorityKey = await authorityKeyPair();
   const authorityId = await createAuthority(ctx.store.db, TEST_ACTOR, {
     name: 'Test Police',
     country: 'DE',
     kind: 'police',
     contactEmail: 'police@example.org',
-    publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+    publicJwk: authorityKey.publicJwk,
   });
   const tokens = { authorityId } as Tokens;
   for (const role of ROLES) {
@@ -89,6 +107,7 @@ export async function startHarness(dialect: Dialect, options: HarnessOptions = {
     app,
     config,
     tokens,
+    authorityKey,
     logs: () => captured,
     location: dialect === 'postgres' ? schema : path.join(dataDir, 'custos.sqlite'),
     async call(method, url, opts = {}) {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { createAuthority, type AuthorityInput } from '../../src/authorities/service.js';
+import { authorityKeyPair } from './harness.js';
 import type { Role } from '../../src/identity/roles.js';
 import { createToken, revokeToken } from '../../src/identity/tokens.js';
 import { type Harness, TEST_ACTOR } from './harness.js';
@@ -56,7 +57,7 @@ export async function addAuthority(h: Harness, overrides: Partial<AuthorityInput
     country: 'FR',
     kind: 'prosecutor',
     contactEmail: 'prosecutor@example.org',
-    publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+    publicJwk: (await authorityKeyPair()).publicJwk,
     ...overrides,
   });
 }
