@@ -5,10 +5,12 @@ import { ERROR_CATALOG, type ErrorCode } from '../src/errors.js';
 import { ROLES, type Role } from '../src/identity/roles.js';
 import { authenticate } from '../src/identity/tokens.js';
 import { buildAccount, buildSession } from './helpers/factories.js';
-import { type Harness, describeEachStore } from './helpers/harness.js';
+import { type Harness, authorityKeyPair, describeEachStore } from './helpers/harness.js';
 import { addAuthority, expiredToken, issueToken, revokedToken, setAuthorityStatus } from './helpers/identity.js';
 import { decidedCase, openAppeal, openCase, openImageCase } from './helpers/case-fixtures.js';
 import { createEndpoint } from '../src/webhooks/endpoints.js';
+import { buildOrder, fileOrder, legalToken, review, seedViolator } from './helpers/legal.js';
+import type { LegalOrderInput } from '../src/legal/service.js';
 
 /** Every role of SPEC.md, spelled out here so a role added in src/ must be added to the matrix too. */
 const ALL_ROLES = [
@@ -41,6 +43,22 @@ interface Fixtures {
   h: Harness;
   /** An account with a phone number and a session. */
   accountId: string;
+  /** An account with a confirmed illegal_drugs violation: orders against it pass the checks. */
+  violatorId: string;
+  /** An order of the harness authority, in review. */
+  orderId: string;
+  /** An order of the harness authority filed with a court-order PDF. */
+  documentOrderId: string;
+  /** An order of the harness authority, approved twice and disclosed. */
+  disclosedOrderId: string;
+  /** An order in review of another authority: the harness authority must get 404 for it. */
+  otherOrderId: string;
+  /** An active authority that is not the harness's, for bad suspend/reinstate/token requests. */
+  spareAuthorityId: string;
+  /** A public encryption key an authority may register. */
+  publicJwk: Record<string, unknown>;
+  /** A public RSA key: valid JWK, but no ECDH-ES key. */
+  rsaJwk: Record<string, unknown>;
 }
 
 interface Row {
@@ -61,11 +79,39 @@ interface Row {
    * Everyone else must still get 401/403 for them: auth runs before validation.
    */
   invalid: ((f: Fixtures) => Req)[];
+  /** For a row whose valid request changes something: after a refused request, asserts nothing did change. */
+  unchanged?: (f: Fixtures, req: Req) => Promise<void>;
 }
 
 const hoursAgo = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
 const personalDataQuery = () =>
   `from=${hoursAgo(30 * 24)}&to=${new Date(Date.now() + 60_000).toISOString()}&purpose=${encodeURIComponent('access-control matrix')}`;
+
+/** A fresh order of the harness authority against the violator: in review, or preserved for a preservation. */
+async function newOrder(f: Fixtures, overrides: Partial<LegalOrderInput> = {}): Promise<string> {
+  const res = await fileOrder(f.h, buildOrder([{ accountId: f.violatorId }], overrides));
+  assert.equal(res.statusCode, 201, res.body);
+  assert.equal(res.data.status, overrides.type === 'preservation' ? 'preserved' : 'in_review', res.body);
+  return res.data.id as string;
+}
+
+/** The id in `/v1/<collection>/<id>/…`. */
+const idIn = (req: Req) => req.url.split('/')[3] as string;
+
+async function storedOrder(f: Fixtures, id: string) {
+  return f.h.ctx.store.db.selectFrom('legal_requests').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+async function storedAuthorityStatus(f: Fixtures, id: string): Promise<string> {
+  const row = await f.h.ctx.store.db
+    .selectFrom('authorities')
+    .select('status')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return row.status;
+}
+
+const reason = { reason: 'access-control matrix' };
 
 /** The route × role matrix. A route the app serves without a row here fails the coverage test. */
 const MATRIX: Row[] = [
@@ -431,6 +477,311 @@ const MATRIX: Row[] = [
     valid: () => ({ method: 'GET', url: '/v1/webhooks/deliveries?status=dead' }),
     invalid: [() => ({ method: 'GET', url: '/v1/webhooks/deliveries?status=lost' })],
   },
+  {
+    method: 'POST',
+    route: '/v1/authorities',
+    roles: ['admin'],
+    ok: 201,
+    valid: (f) => ({
+      method: 'POST',
+      url: '/v1/authorities',
+      body: {
+        name: `Matrix Court ${crypto.randomBytes(3).toString('hex')}`,
+        country: 'DE',
+        kind: 'court',
+        contactEmail: 'court@example.org',
+        publicJwk: f.publicJwk,
+      },
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/authorities', rawBody: '{"name":' }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/authorities',
+        body: { name: 'RSA', country: 'DE', kind: 'court', contactEmail: 'a@example.org', publicJwk: f.rsaJwk },
+      }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/authorities',
+        body: { name: 'Nowhere', country: 'XX', kind: 'court', contactEmail: 'a@example.org', publicJwk: f.publicJwk },
+      }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/authorities',
+        body: { name: 'Army', country: 'DE', kind: 'army', contactEmail: 'a@example.org', publicJwk: f.publicJwk },
+      }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/authorities',
+        body: {
+          name: 'Extra',
+          country: 'DE',
+          kind: 'court',
+          contactEmail: 'a@example.org',
+          publicJwk: f.publicJwk,
+          status: 'active',
+        },
+      }),
+    ],
+    unchanged: async (f, req) => {
+      const name = (req.body as { name: string }).name;
+      const stored = await f.h.ctx.store.db.selectFrom('authorities').select('id').where('name', '=', name).execute();
+      assert.deepEqual(stored, [], 'no authority was registered');
+    },
+  },
+  {
+    method: 'GET',
+    route: '/v1/authorities',
+    roles: ['admin', 'legal', 'legal_senior'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/authorities' }),
+    // No query or body: nothing to malform.
+    invalid: [],
+  },
+  {
+    method: 'GET',
+    route: '/v1/authorities/:id',
+    roles: ['admin', 'legal', 'legal_senior'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/authorities/${f.h.tokens.authorityId}` }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/authorities/auth_nope' }),
+      () => ({ method: 'GET', url: `/v1/authorities/${'x'.repeat(65)}` }),
+    ],
+  },
+  {
+    method: 'POST',
+    route: '/v1/authorities/:id/suspend',
+    roles: ['admin'],
+    ok: 200,
+    // A fresh authority each time: suspending the harness's would stop its token.
+    valid: async (f) => ({ method: 'POST', url: `/v1/authorities/${await addAuthority(f.h)}/suspend`, body: reason }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/authorities/auth_nope/suspend', body: reason }),
+      (f) => ({ method: 'POST', url: `/v1/authorities/${f.spareAuthorityId}/suspend`, body: { reason: 'x' } }),
+      (f) => ({ method: 'POST', url: `/v1/authorities/${f.spareAuthorityId}/suspend`, body: {} }),
+      (f) => ({ method: 'POST', url: `/v1/authorities/${f.spareAuthorityId}/suspend`, rawBody: '{' }),
+    ],
+    unchanged: async (f, req) => {
+      assert.equal(await storedAuthorityStatus(f, idIn(req)), 'active', 'the authority was not suspended');
+      assert.equal(await storedAuthorityStatus(f, f.spareAuthorityId), 'active');
+    },
+  },
+  {
+    method: 'POST',
+    route: '/v1/authorities/:id/reinstate',
+    roles: ['admin'],
+    ok: 200,
+    valid: async (f) => {
+      const id = await addAuthority(f.h);
+      await setAuthorityStatus(f.h, id, 'suspended');
+      return { method: 'POST', url: `/v1/authorities/${id}/reinstate`, body: reason };
+    },
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/authorities/auth_nope/reinstate', body: reason }),
+      (f) => ({
+        method: 'POST',
+        url: `/v1/authorities/${f.spareAuthorityId}/reinstate`,
+        body: { ...reason, status: 'active' },
+      }),
+      (f) => ({ method: 'POST', url: `/v1/authorities/${f.spareAuthorityId}/reinstate`, body: { reason: 'no' } }),
+    ],
+    unchanged: async (f, req) => {
+      assert.equal(await storedAuthorityStatus(f, idIn(req)), 'suspended', 'the authority was not reinstated');
+    },
+  },
+  {
+    method: 'POST',
+    route: '/v1/authorities/:id/tokens',
+    roles: ['admin'],
+    ok: 201,
+    valid: (f) => ({
+      method: 'POST',
+      url: `/v1/authorities/${f.spareAuthorityId}/tokens`,
+      body: { name: `matrix officer ${crypto.randomBytes(3).toString('hex')}` },
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/authorities/auth_nope/tokens', body: { name: 'officer' } }),
+      (f) => ({ method: 'POST', url: `/v1/authorities/${f.spareAuthorityId}/tokens`, body: { name: '' } }),
+      (f) => ({
+        method: 'POST',
+        url: `/v1/authorities/${f.spareAuthorityId}/tokens`,
+        body: { name: 'officer', expiresAt: 'tomorrow' },
+      }),
+      (f) => ({
+        method: 'POST',
+        url: `/v1/authorities/${f.spareAuthorityId}/tokens`,
+        body: { name: 'officer', expiresAt: hoursAgo(1) },
+      }),
+      (f) => ({
+        method: 'POST',
+        url: `/v1/authorities/${f.spareAuthorityId}/tokens`,
+        body: { name: 'officer', role: 'admin' },
+      }),
+    ],
+    unchanged: async (f, req) => {
+      const name = (req.body as { name: string }).name;
+      const stored = await f.h.ctx.store.db.selectFrom('api_tokens').select('id').where('name', '=', name).execute();
+      assert.deepEqual(stored, [], 'no token was created');
+    },
+  },
+  {
+    method: 'POST',
+    route: '/v1/legal-requests',
+    roles: ['authority'],
+    ok: 201,
+    valid: (f) => ({ method: 'POST', url: '/v1/legal-requests', body: buildOrder([{ accountId: f.violatorId }]) }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/legal-requests', rawBody: '{"type":' }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/legal-requests',
+        body: buildOrder([{ accountId: f.violatorId }], { data: ['message_content'] }),
+      }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/legal-requests',
+        body: buildOrder([{ accountId: f.violatorId }], { targets: [] }),
+      }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/legal-requests',
+        body: { ...buildOrder([{ accountId: f.violatorId }]), priority: 'high' },
+      }),
+      (f) => ({
+        method: 'POST',
+        url: '/v1/legal-requests',
+        body: buildOrder([{ accountId: f.violatorId }], { type: 'emergency' }),
+      }),
+    ],
+    unchanged: async (f, req) => {
+      const reference = (req.body as { caseReference: string }).caseReference;
+      const stored = await f.h.ctx.store.db
+        .selectFrom('legal_requests')
+        .select('id')
+        .where('case_reference', '=', reference)
+        .execute();
+      assert.deepEqual(stored, [], 'no order was filed');
+    },
+  },
+  {
+    method: 'GET',
+    route: '/v1/legal-requests',
+    roles: ['legal', 'legal_senior', 'authority'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/legal-requests?status=open' }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/legal-requests?status=lost' }),
+      () => ({ method: 'GET', url: '/v1/legal-requests?limit=0' }),
+      () => ({ method: 'GET', url: '/v1/legal-requests?bogus=1' }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/legal-requests/:id',
+    roles: ['legal', 'legal_senior', 'authority'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/legal-requests/${f.orderId}` }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/legal-requests/lr_nope' }),
+      () => ({ method: 'GET', url: `/v1/legal-requests/${'x'.repeat(65)}` }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/legal-requests/:id/document',
+    roles: ['legal', 'legal_senior'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/legal-requests/${f.documentOrderId}/document` }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/legal-requests/lr_nope/document' }),
+      // An order filed without a document.
+      (f) => ({ method: 'GET', url: `/v1/legal-requests/${f.orderId}/document` }),
+    ],
+  },
+  {
+    method: 'POST',
+    route: '/v1/legal-requests/:id/reviews',
+    roles: ['legal', 'legal_senior'],
+    ok: 200,
+    // A fresh order each time: one member may review an order once.
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/legal-requests/${await newOrder(f)}/reviews`,
+      body: { decision: 'approve', note: 'matrix' },
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/legal-requests/lr_nope/reviews', body: { decision: 'approve' } }),
+      (f) => ({ method: 'POST', url: `/v1/legal-requests/${f.orderId}/reviews`, body: { decision: 'reject' } }),
+      (f) => ({ method: 'POST', url: `/v1/legal-requests/${f.orderId}/reviews`, body: { decision: 'maybe' } }),
+      (f) => ({
+        method: 'POST',
+        url: `/v1/legal-requests/${f.orderId}/reviews`,
+        body: { decision: 'approve', narrowTo: { data: ['phone_number'] } },
+      }),
+      (f) => ({ method: 'POST', url: `/v1/legal-requests/${f.orderId}/reviews`, rawBody: '{' }),
+    ],
+    unchanged: async (f, req) => {
+      for (const id of [idIn(req), f.orderId]) {
+        const reviews = await f.h.ctx.store.db
+          .selectFrom('legal_reviews')
+          .select('id')
+          .where('request_id', '=', id)
+          .execute();
+        assert.deepEqual(reviews, [], 'no review was recorded');
+        assert.equal((await storedOrder(f, id)).status, 'in_review');
+      }
+    },
+  },
+  {
+    method: 'POST',
+    route: '/v1/legal-requests/:id/withdraw',
+    roles: ['authority'],
+    ok: 200,
+    // A fresh order each time: an order is withdrawn once.
+    valid: async (f) => ({ method: 'POST', url: `/v1/legal-requests/${await newOrder(f)}/withdraw` }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/legal-requests/lr_nope/withdraw' }),
+      // Another authority's order, open and withdrawable by its own authority: not found.
+      (f) => ({ method: 'POST', url: `/v1/legal-requests/${f.otherOrderId}/withdraw` }),
+      () => ({ method: 'POST', url: `/v1/legal-requests/${'x'.repeat(65)}/withdraw` }),
+    ],
+    unchanged: async (f, req) => {
+      assert.equal((await storedOrder(f, idIn(req))).status, 'in_review', 'the order was not withdrawn');
+      assert.equal((await storedOrder(f, f.otherOrderId)).status, 'in_review');
+    },
+  },
+  {
+    method: 'POST',
+    route: '/v1/legal-requests/:id/extend',
+    roles: ['authority'],
+    ok: 200,
+    // A fresh preservation each time: a preservation is extended once.
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/legal-requests/${await newOrder(f, { type: 'preservation' })}/extend`,
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/legal-requests/lr_nope/extend' }),
+      (f) => ({ method: 'POST', url: `/v1/legal-requests/${f.otherOrderId}/extend` }),
+    ],
+    unchanged: async (f, req) => {
+      const row = await storedOrder(f, idIn(req));
+      assert.equal(row.status, 'preserved');
+      assert.equal(row.preservation_extended, 0, 'the preservation was not extended');
+    },
+  },
+  {
+    method: 'GET',
+    route: '/v1/legal-requests/:id/package',
+    roles: ['authority'],
+    ok: 200,
+    valid: (f) => ({ method: 'GET', url: `/v1/legal-requests/${f.disclosedOrderId}/package` }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/legal-requests/lr_nope/package' }),
+      (f) => ({ method: 'GET', url: `/v1/legal-requests/${f.otherOrderId}/package` }),
+    ],
+  },
 ];
 
 const rowKey = (method: string, route: string) => `${method.toUpperCase()} ${route}`;
@@ -489,7 +840,45 @@ describeEachStore('access control', (get) => {
       body: { sessions: [buildSession(account.id)] },
     });
     assert.equal(sessions.statusCode, 200, sessions.body);
-    fx = { h, accountId: account.id };
+    const violator = await seedViolator(h);
+    const order = async (body: LegalOrderInput, token = h.tokens.authority) => {
+      const res = await fileOrder(h, body, token);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal(res.data.status, 'in_review', res.body);
+      return res.data.id as string;
+    };
+    const orderId = await order(buildOrder([{ accountId: violator.accountId }]));
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n', 'latin1');
+    const documentOrderId = await order(
+      buildOrder([{ accountId: violator.accountId }], {
+        courtOrder: { ...buildOrder([]).courtOrder, documentBase64: pdf.toString('base64') },
+      }),
+    );
+    const disclosedOrderId = await order(buildOrder([{ accountId: violator.accountId }]));
+    for (const reviewer of [h.tokens.legal, await legalToken(h)]) {
+      const res = await review(h, disclosedOrderId, { decision: 'approve' }, reviewer);
+      assert.equal(res.statusCode, 200, res.body);
+    }
+    assert.equal(
+      (await h.call('GET', `/v1/legal-requests/${disclosedOrderId}`, { token: h.tokens.legal })).data.status,
+      'disclosed',
+    );
+    // Another authority of the same country, so its order passes the checks like the harness's.
+    const other = await issueToken(h, 'authority', { authorityId: await addAuthority(h, { country: 'DE' }) });
+    const otherOrderId = await order(buildOrder([{ accountId: violator.accountId }]), other.token);
+    const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    fx = {
+      h,
+      accountId: account.id,
+      violatorId: violator.accountId,
+      orderId,
+      documentOrderId,
+      disclosedOrderId,
+      otherOrderId,
+      spareAuthorityId: await addAuthority(h),
+      publicJwk: (await authorityKeyPair()).publicJwk,
+      rsaJwk: rsa.publicKey.export({ format: 'jwk' }) as Record<string, unknown>,
+    };
 
     for (const role of ALL_ROLES) {
       const r = await issueToken(h, role);
@@ -603,6 +992,7 @@ describeEachStore('access control', (get) => {
             .executeTakeFirstOrThrow();
           assert.equal(stored.revoked_at, null, 'the token was not revoked');
         }
+        await row.unchanged?.(fx, req);
       });
     }
 
@@ -643,6 +1033,7 @@ describeEachStore('access control', (get) => {
         }
       }
       assert.equal(await auditHead(h), headBefore, 'an unauthenticated request writes nothing');
+      await row.unchanged?.(fx, requests[0] as Req);
     });
   }
 

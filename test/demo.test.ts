@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { type JWK, compactDecrypt, compactVerify, createLocalJWKSet, importJWK } from 'jose';
 import { type CliServer, cleanEnv, startCli, waitUntilUp } from './helpers/cli-process.js';
 
 const TOKEN_ROLES: Record<string, string> = {
@@ -12,9 +13,11 @@ const TOKEN_ROLES: Record<string, string> = {
   moderator2: 'moderator',
   legal: 'legal',
   legal2: 'legal',
+  legal_senior: 'legal_senior',
   auditor: 'auditor',
   platform: 'platform',
   authority: 'authority',
+  authority2: 'authority',
   trusted_flagger: 'trusted_flagger',
   restricted_reviewer: 'restricted_reviewer',
 };
@@ -51,6 +54,11 @@ function storeCounts(dataDir: string) {
       phones: one('select count(*) as n from accounts where phone_enc is not null'),
       sessions: one('select count(*) as n from sessions'),
       accountsWithSessions: one('select count(distinct account_id) as n from sessions'),
+      authorities: one('select count(*) as n from authorities'),
+      legalRequests: one('select count(*) as n from legal_requests'),
+      legalReviews: one('select count(*) as n from legal_reviews'),
+      packages: one('select count(*) as n from disclosure_packages'),
+      violations: one('select count(*) as n from violations'),
     };
   } finally {
     db.close();
@@ -84,6 +92,8 @@ describe('custos serve --demo', () => {
       assert.equal(me.data.role, role, key);
       assert.equal(me.data.authorityId !== null, role === 'authority', `${key} is bound to an authority iff authority`);
     }
+    const bound = [await getJson(`${url}/v1/me`, tokens.authority!), await getJson(`${url}/v1/me`, tokens.authority2!)];
+    assert.notEqual(bound[0]!.data.authorityId, bound[1]!.data.authorityId, 'one token per demo authority');
     const denied = await getJson(`${url}/v1/me`, 'cus_not-a-demo-token');
     assert.equal(denied.status, 401);
 
@@ -132,6 +142,144 @@ describe('custos serve --demo', () => {
     const again = storeCounts(dataDir);
     assert.equal(again.accounts, counts.accounts, 'no new accounts');
     assert.equal(again.sessions, counts.sessions, 'no duplicate sessions');
+    assert.equal(again.authorities, 2, 'two demo authorities, not more');
+    assert.ok(counts.legalRequests >= 10, `legal orders: ${counts.legalRequests}`);
+    for (const k of ['legalRequests', 'legalReviews', 'packages', 'violations'] as const) {
+      assert.equal(again[k], counts[k], `no duplicate ${k}`);
+    }
+
+    const stopped = await server.stop('SIGTERM');
+    assert.deepEqual(stopped, { code: 0, signal: null }, server.stderr());
+  });
+
+  it('files legal orders in every state, with packages the German authority can open and verify', async () => {
+    assert.ok(tokensText, 'the first start ran');
+    const { server, url } = await startDemo(dataDir);
+    servers.push(server);
+    const tokens = JSON.parse(tokensText) as Record<string, string>;
+    const list = async (status: string): Promise<any[]> => {
+      const res = await getJson(`${url}/v1/legal-requests?status=${status}`, tokens.legal!);
+      assert.equal(res.status, 200, JSON.stringify(res.data));
+      assert.ok(
+        res.data.requests.every((r: any) => r.status === status),
+        status,
+      );
+      return res.data.requests;
+    };
+    const detail = async (id: string) => {
+      const res = await getJson(`${url}/v1/legal-requests/${id}`, tokens.legal!);
+      assert.equal(res.status, 200, JSON.stringify(res.data));
+      return res.data;
+    };
+    const approvers = (view: any) => view.reviews.filter((r: any) => r.decision === 'approve');
+
+    const inReview = await list('in_review');
+    assert.ok(
+      inReview.some((r) => r.authority.country === 'DE' && r.round === 1),
+      'an order of the German authority awaits review',
+    );
+    const turkish = inReview.find((r) => r.authority.country === 'TR');
+    assert.ok(turkish, 'an order of the Turkish authority awaits review');
+    assert.equal(turkish.extraReview, true, 'flagged for the extra review');
+    const turkishView = await detail(turkish.id);
+    assert.equal(turkishView.extraReview, true);
+    assert.ok(
+      turkishView.checks.some(
+        (c: any) => c.name === 'country_policy' && c.result === 'review' && c.code === 'country_extra_review',
+      ),
+      JSON.stringify(turkishView.checks),
+    );
+    const narrowed = inReview.find((r) => r.round > 1);
+    assert.ok(narrowed, 'a narrowed order back in review');
+    const narrowedView = await detail(narrowed.id);
+    assert.ok(narrowedView.reviews.some((r: any) => r.decision === 'narrow' && r.narrowed));
+    assert.ok(narrowedView.targets.some((t: any) => t.status === 'removed'));
+
+    const disclosed = await list('disclosed');
+    const production = disclosed.find((r) => r.type === 'production' && r.authority.country === 'DE');
+    assert.ok(production, 'a production order disclosed');
+    const productionView = await detail(production.id);
+    assert.equal(new Set(approvers(productionView).map((r: any) => r.reviewerId)).size, 2, 'four eyes');
+    assert.ok(productionView.package, 'its package was built');
+    const emergency = disclosed.find((r) => r.type === 'emergency' && r.secondApprovalOwed);
+    assert.ok(emergency, 'an emergency order disclosed with the second approval owed');
+    const emergencyView = await detail(emergency.id);
+    assert.deepEqual(
+      approvers(emergencyView).map((r: any) => r.reviewerRole),
+      ['legal_senior'],
+    );
+    assert.ok(emergencyView.package);
+
+    const rejected = await Promise.all((await list('rejected')).map((r) => detail(r.id)));
+    const failed = (view: any) => view.checks.filter((c: any) => c.result === 'fail').map((c: any) => c.code);
+    assert.ok(
+      rejected.some((v) => failed(v).includes('no_confirmed_violation')),
+      'rejected by the checks: no confirmed violation',
+    );
+    assert.ok(
+      rejected.some((v) => failed(v).includes('refused_offence_category') && v.offence.category === 'political_speech'),
+      'rejected by the checks: a refused offence',
+    );
+    assert.ok(
+      rejected.some((v) => v.reviews.some((r: any) => r.decision === 'reject') && failed(v).length === 0),
+      'rejected by a reviewer',
+    );
+    const withdrawn = await list('withdrawn');
+    assert.ok(withdrawn.length >= 1, 'a withdrawn order');
+    const preserved = await list('preserved');
+    assert.ok(
+      preserved.some((r) => r.type === 'preservation' && r.preservedUntil),
+      'a preserved order',
+    );
+    const all = [...inReview, ...disclosed, ...rejected, ...withdrawn, ...preserved];
+    const references = all.map((r) => `${r.authority.id}:${r.caseReference}`);
+    assert.equal(new Set(references).size, references.length, 'no order seeded twice');
+
+    // The German authority opens its packages with the key the demo wrote, as SPEC.md describes.
+    const keyPath = path.join(dataDir, 'demo-authority-key.json');
+    assert.equal(fs.statSync(keyPath).mode & 0o777, 0o600, 'the private key file is private');
+    const german = JSON.parse(fs.readFileSync(keyPath, 'utf8')) as { authorityId: string; privateJwk: JWK };
+    assert.equal((await getJson(`${url}/v1/me`, tokens.authority!)).data.authorityId, german.authorityId);
+    assert.equal(production.authority.id, german.authorityId);
+    const privateKey = await importJWK(german.privateJwk, 'ECDH-ES');
+    const jwks = (await (await fetch(`${url}/.well-known/custos-signing-keys.json`)).json()) as { keys: JWK[] };
+    const signingKeys = createLocalJWKSet(jwks);
+    for (const order of [production, emergency]) {
+      const pkg = await getJson(`${url}/v1/legal-requests/${order.id}/package`, tokens.authority!);
+      assert.equal(pkg.status, 200, JSON.stringify(pkg.data));
+      const { plaintext, protectedHeader: jwe } = await compactDecrypt(pkg.data.package, privateKey);
+      assert.equal(jwe.alg, 'ECDH-ES');
+      assert.equal(jwe.enc, 'A256GCM');
+      const { payload, protectedHeader: jws } = await compactVerify(new TextDecoder().decode(plaintext), signingKeys);
+      assert.equal(jws.alg, 'EdDSA');
+      const body = JSON.parse(new TextDecoder().decode(payload));
+      assert.equal(body.requestId, order.id);
+      assert.equal(body.targets.length, 1, JSON.stringify(body));
+      const [target] = body.targets;
+      assert.match(target.phoneNumber, /^\+49\d+$/);
+      assert.ok(target.ipAddresses.length >= 1, 'sessions inside the period');
+      for (const s of target.ipAddresses) {
+        assert.ok(
+          s.at >= order.period.from && s.at <= order.period.to,
+          `${s.at} inside ${JSON.stringify(order.period)}`,
+        );
+      }
+      const foreign = await getJson(`${url}/v1/legal-requests/${order.id}/package`, tokens.authority2!);
+      assert.equal(foreign.status, 404, 'another authority cannot fetch it');
+    }
+
+    // The Turkish authority has its own key pair and sees its own orders only.
+    const turkishKey = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-authority2-key.json'), 'utf8'));
+    assert.equal((await getJson(`${url}/v1/me`, tokens.authority2!)).data.authorityId, turkishKey.authorityId);
+    assert.equal(turkish.authority.id, turkishKey.authorityId);
+    const own = await getJson(`${url}/v1/legal-requests`, tokens.authority2!);
+    assert.deepEqual(
+      own.data.requests.map((r: any) => r.id).sort(),
+      all
+        .filter((r) => r.authority.id === turkishKey.authorityId)
+        .map((r) => r.id)
+        .sort(),
+    );
 
     const stopped = await server.stop('SIGTERM');
     assert.deepEqual(stopped, { code: 0, signal: null }, server.stderr());

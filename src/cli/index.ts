@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { auditCommand } from './audit.js';
+import { authorityCommand } from './authority.js';
 import { addHashBankCommands } from './hash-banks.js';
 import { hashesCommand } from './hashes.js';
 import { migrateCommand } from './migrate.js';
@@ -17,6 +18,7 @@ program.addCommand(serveCommand());
 program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
+program.addCommand(authorityCommand());
 program.addCommand(auditCommand());
 program.addCommand(modelCommand());
 const hashes = hashesCommand();

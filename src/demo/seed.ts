@@ -1,30 +1,34 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
 import type { Context } from '../context.js';
-import { SYSTEM_ACTOR } from '../audit/actor.js';
+import { type Actor, SYSTEM_ACTOR } from '../audit/actor.js';
 import { type AccountInput, ingestAccounts } from '../accounts/service.js';
 import { normalisePhone } from '../accounts/phone.js';
-import { createAuthority } from '../authorities/service.js';
 import { authenticate, createToken } from '../identity/tokens.js';
 import type { Role } from '../identity/roles.js';
 import { type SessionInput, ingestSessions } from '../sessions/service.js';
 import { seedModeration } from './moderation-seed.js';
+import { type DemoAuthorityKey, demoAuthorities, seedLegal } from './legal-seed.js';
 import { mulberry32 } from '../random.js';
 
 export const DEMO_TOKENS_FILE = 'demo-tokens.json';
-export const DEMO_AUTHORITY_KEY_FILE = 'demo-authority-key.json';
+export { DEMO_AUTHORITY_KEY_FILE, DEMO_AUTHORITY2_KEY_FILE } from './legal-seed.js';
 
-/** The token names of SPEC.md; two moderators and two legal reviewers for four-eyes work. */
-const DEMO_TOKENS: Array<{ key: string; role: Role }> = [
+/**
+ * The token names of SPEC.md; two moderators and two legal reviewers for four-eyes work,
+ * a senior legal member for emergencies and extra reviews, and a token per demo authority.
+ */
+const DEMO_TOKENS: Array<{ key: string; role: Role; authority?: DemoAuthorityKey }> = [
   { key: 'admin', role: 'admin' },
   { key: 'moderator', role: 'moderator' },
   { key: 'moderator2', role: 'moderator' },
   { key: 'legal', role: 'legal' },
   { key: 'legal2', role: 'legal' },
+  { key: 'legal_senior', role: 'legal_senior' },
   { key: 'auditor', role: 'auditor' },
   { key: 'platform', role: 'platform' },
-  { key: 'authority', role: 'authority' },
+  { key: 'authority', role: 'authority', authority: 'de' },
+  { key: 'authority2', role: 'authority', authority: 'tr' },
   { key: 'trusted_flagger', role: 'trusted_flagger' },
   { key: 'restricted_reviewer', role: 'restricted_reviewer' },
 ];
@@ -56,7 +60,8 @@ export interface DemoSeedResult {
 
 /**
  * Seeds a small platform (300 accounts in 11 countries, a few anonymous +888
- * numbers, their sessions over the last 90 days, one authority) through the same
+ * numbers, their sessions over the last 90 days, moderation, two authorities and
+ * their legal orders in every state) through the same
  * services the API uses, and writes one token per role to demo-tokens.json.
  * Running it again reuses what is there.
  */
@@ -118,27 +123,27 @@ export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now(
 
   const tokensFile = path.join(ctx.config.dataDir, DEMO_TOKENS_FILE);
   if (!(await tokensStillValid(ctx, tokensFile))) {
-    const authorityId = await demoAuthority(ctx);
+    const authorities = await demoAuthorities(ctx);
     const tokens: Record<string, string> = {};
     for (const t of DEMO_TOKENS) {
       const created = await createToken(db, actor, {
         role: t.role,
         name: `demo ${t.key}`,
-        authorityId: t.role === 'authority' ? authorityId : null,
+        authorityId: t.authority ? authorities[t.authority] : null,
       });
       tokens[t.key] = created.token;
     }
     fs.writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   }
-  const actorFor = async (name: string, role: Role) => {
+  const actorFor = async (name: string, role: Role): Promise<Actor> => {
     const row = await db
       .selectFrom('api_tokens')
-      .select('id')
+      .select(['id', 'authority_id'])
       .where('name', '=', `demo ${name}`)
       .where('revoked_at', 'is', null)
       .orderBy('created_at', 'desc')
       .executeTakeFirstOrThrow();
-    return { id: row.id, role };
+    return { id: row.id, role, authorityId: row.authority_id };
   };
   const demoAccounts = Array.from({ length: accountCount }, (_, i) => `demo-${String(i + 1).padStart(4, '0')}`);
   await seedModeration(
@@ -150,6 +155,19 @@ export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now(
     },
     demoAccounts,
     rand,
+    now,
+  );
+  await seedLegal(
+    ctx,
+    {
+      moderator: await actorFor('moderator', 'moderator'),
+      trustedFlagger: await actorFor('trusted_flagger', 'trusted_flagger'),
+      legal: await actorFor('legal', 'legal'),
+      legal2: await actorFor('legal2', 'legal'),
+      legalSenior: await actorFor('legal_senior', 'legal_senior'),
+      authority: await actorFor('authority', 'authority'),
+      authority2: await actorFor('authority2', 'authority'),
+    },
     now,
   );
   const accounts = await db.selectFrom('accounts').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -170,29 +188,4 @@ async function tokensStillValid(ctx: Context, file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The demo authority (German federal police); its private key is kept for opening packages. */
-async function demoAuthority(ctx: Context): Promise<string> {
-  const existing = await ctx.store.db
-    .selectFrom('authorities')
-    .select('id')
-    .where('name', '=', 'Bundeskriminalamt (demo)')
-    .executeTakeFirst();
-  if (existing) return existing.id;
-  const { publicKey, privateKey } = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ECDH-ES', use: 'enc' };
-  const id = await createAuthority(ctx.store.db, SYSTEM_ACTOR('demo'), {
-    name: 'Bundeskriminalamt (demo)',
-    country: 'DE',
-    kind: 'police',
-    contactEmail: 'demo-authority@example.org',
-    publicJwk,
-  });
-  fs.writeFileSync(
-    path.join(ctx.config.dataDir, DEMO_AUTHORITY_KEY_FILE),
-    `${JSON.stringify({ authorityId: id, privateJwk: await exportJWK(privateKey) }, null, 2)}\n`,
-    { mode: 0o600 },
-  );
-  return id;
 }

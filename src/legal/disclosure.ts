@@ -111,6 +111,8 @@ export async function produceDisclosure(ctx: Context, id: string, now = Date.now
         .updateTable('legal_requests')
         .set({ consumed_by: id, updated_at: now })
         .where('id', '=', row.preservation_request_id)
+        // The first production order to be disclosed consumes it; a later one leaves that record alone.
+        .where('consumed_by', 'is', null)
         .execute();
       await tx.deleteFrom('preservations').where('source', '=', `legal:${row.preservation_request_id}`).execute();
       await recordEvent(tx, ACTOR, row.preservation_request_id, 'preservation.consumed', 'preserved', { by: id }, now);

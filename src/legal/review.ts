@@ -157,7 +157,14 @@ export async function reviewLegalRequest(ctx: Context, actor: Actor, id: string,
     }
     throw error;
   }
-  if (next === 'approved') await produceDisclosure(ctx, id);
+  if (next === 'approved') {
+    try {
+      await produceDisclosure(ctx, id, now);
+    } catch (err) {
+      // The approval stands; the `legal` job builds the package on its next round.
+      ctx.logger.error({ err, requestId: id }, 'disclosure after approval failed; left approved for the legal job');
+    }
+  }
 }
 
 /** Applies a narrowing; refuses one that widens or changes nothing. */
@@ -283,6 +290,9 @@ export async function extendPreservation(ctx: Context, actor: Actor, id: string,
     const row = await lockRequest(tx, id);
     if (row.type !== 'preservation' || row.status !== 'preserved' || row.consumed_by !== null) {
       throw new ConflictError('Only an active preservation can be extended.', { status: row.status });
+    }
+    if (row.preserved_until !== null && Number(row.preserved_until) <= now) {
+      throw new ConflictError('This preservation has expired.', { reason: 'expired' });
     }
     if (row.preservation_extended === 1) {
       throw new ConflictError('This preservation has already been extended once.', { reason: 'already_extended' });

@@ -17,11 +17,17 @@ const LEGAL: readonly Role[] = ['legal', 'legal_senior'];
 const LEGAL_OR_AUTHORITY: readonly Role[] = [...LEGAL, 'authority'];
 
 const Text = (max: number, description?: string) => Type.String({ minLength: 1, maxLength: max, description });
-const Target = Type.Union([
-  Type.Object({ accountId: Text(128) }, { additionalProperties: false }),
-  Type.Object({ username: Text(128) }, { additionalProperties: false }),
-  Type.Object({ phone: Text(40, 'International format, +…') }, { additionalProperties: false }),
-]);
+// One object with three optional keys, not a union: a target naming two identifiers (or
+// none) is well-formed but invalid, a 422 from the service (invalid_target), while an
+// unknown key stays a 400. A union made both an unknown_field 400.
+const Target = Type.Object(
+  {
+    accountId: Type.Optional(Text(128)),
+    username: Type.Optional(Text(128)),
+    phone: Type.Optional(Text(40, 'International format, +…')),
+  },
+  { additionalProperties: false, description: 'Exactly one of accountId, username or phone' },
+);
 
 /** The legal order of SPEC.md. Semantic checks (codes, dates, data categories) follow in the service. */
 const OrderBody = Type.Object(
@@ -34,7 +40,7 @@ const OrderBody = Type.Object(
       {
         reference: Text(200),
         issuedBy: Text(300),
-        issuedAt: Text(64, 'RFC 3339'),
+        issuedAt: DateTime('RFC 3339'),
         documentBase64: Type.Optional(
           Type.String({ maxLength: 15_000_000, description: 'The order as a PDF, at most 10 MB' }),
         ),
@@ -51,8 +57,8 @@ const OrderBody = Type.Object(
     ),
     targets: Type.Array(Target, { minItems: 1 }),
     data: Type.Array(Text(64), { minItems: 1, description: 'ip_addresses and/or phone_number, nothing else' }),
-    period: Type.Object({ from: Text(64, 'RFC 3339'), to: Text(64, 'RFC 3339') }, { additionalProperties: false }),
-    nonDisclosureUntil: Type.Optional(Text(64, 'RFC 3339; the account is notified only after')),
+    period: Type.Object({ from: DateTime('RFC 3339'), to: DateTime('RFC 3339') }, { additionalProperties: false }),
+    nonDisclosureUntil: Type.Optional(DateTime('RFC 3339; the account is notified only after')),
     emergencyJustification: Type.Optional(Text(5000, 'Required for emergency orders')),
     preservationRequestId: Type.Optional(Text(64, 'An own preservation order this production order consumes')),
   },
@@ -139,7 +145,7 @@ export const legalRoutes =
       },
       async (request) => {
         const actor = actorOf(request);
-        if (actor.role === 'authority') return { requests: await listOwnRequests(ctx, actor, request.query.limit) };
+        if (actor.role === 'authority') return { requests: await listOwnRequests(ctx, actor, request.query) };
         return { requests: await listLegalQueue(ctx, request.query) };
       },
     );
@@ -173,6 +179,7 @@ export const legalRoutes =
           summary: 'The court-order document (PDF) as filed; every read is audited',
           description: rolesNote(LEGAL),
           params: Params,
+          response: { ...errors(404) },
         },
       },
       async (request, reply) => {

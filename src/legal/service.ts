@@ -187,7 +187,6 @@ export async function submitLegalRequest(
       { reasons: evaluation.reasons, extraReview: evaluation.extraReview, policyVersion: policy.version },
       now,
     );
-    if (input.type === 'preservation' && !evaluation.rejected) await preserveOrder(ctx, tx, id, now);
     await appendAudit(
       tx,
       actor,
@@ -209,6 +208,7 @@ export async function submitLegalRequest(
       },
       now,
     );
+    if (input.type === 'preservation' && !evaluation.rejected) await preserveOrder(ctx, tx, id, now);
   });
   return id;
 }
@@ -238,7 +238,8 @@ function validateOrder(input: LegalOrderInput, policy: DisclosurePolicy) {
     problem('/targets', 'too_many_targets', `an order names at most ${policy.maxTargets} targets`);
   }
   const targets: OrderTarget[] = [];
-  input.targets.forEach((t, i) => {
+  // Past the bound the order is refused anyway: look at no more targets than the policy allows.
+  input.targets.slice(0, policy.maxTargets).forEach((t, i) => {
     const keys = Object.keys(t) as TargetKind[];
     if (keys.length !== 1) {
       problem(`/targets/${i}`, 'invalid_target', 'name exactly one of accountId, username or phone');

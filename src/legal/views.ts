@@ -85,9 +85,30 @@ export async function authorityView(ctx: Context, actor: Actor, id: string) {
     .orderBy('position')
     .execute();
   const positions = new Map(targets.map((t) => [t.id, t.position]));
+  const [events, rejection] = await Promise.all([
+    db.selectFrom('legal_events').select(['at', 'type', 'status']).where('request_id', '=', id).orderBy('id').execute(),
+    db
+      .selectFrom('legal_reviews')
+      .select(['reasons'])
+      .where('request_id', '=', id)
+      .where('decision', '=', 'reject')
+      .orderBy('at', 'desc')
+      .limit(1)
+      .executeTakeFirst(),
+  ]);
+  const checks = await checksOf(db, id, positions, false);
   return {
     ...baseView(row),
-    checks: await checksOf(db, id, positions, false),
+    // Why it was rejected: the reviewer's reasons, or the codes of the checks that failed.
+    reasons:
+      row.status !== 'rejected'
+        ? []
+        : rejection
+          ? (JSON.parse(rejection.reasons) as string[])
+          : [...new Set(checks.filter((c) => c.result === 'fail' && c.code).map((c) => c.code as string))],
+    // The steps and when, without who took them or their notes.
+    history: events.map((e) => ({ at: iso(e.at)!, type: e.type, status: e.status })),
+    checks,
     targets: targets.map((t) => ({
       position: t.position,
       kind: t.kind,
@@ -210,15 +231,13 @@ export async function listLegalQueue(ctx: Context, query: LegalQueueQuery) {
   }));
 }
 
-/** An authority's own orders, newest first. */
-export async function listOwnRequests(ctx: Context, actor: Actor, limit: number) {
-  const rows = await ctx.store.db
+/** An authority's own orders (all, open ones, or one status), newest first. */
+export async function listOwnRequests(ctx: Context, actor: Actor, query: LegalQueueQuery) {
+  let q = ctx.store.db
     .selectFrom('legal_requests')
     .selectAll()
-    .where('authority_id', '=', actor.authorityId ?? '')
-    .orderBy('received_at', 'desc')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+    .where('authority_id', '=', actor.authorityId ?? '');
+  if (query.status) q = q.where('status', 'in', query.status === 'open' ? [...OPEN_STATUSES] : [query.status]);
+  const rows = await q.orderBy('received_at', 'desc').orderBy('id').limit(query.limit).execute();
   return rows.map(baseView);
 }
