@@ -94,3 +94,86 @@ describeEachStore('legal requests: file, check, four eyes, disclose', (get) => {
     }
   });
 });
+
+describeEachStore('legal requests: the queue and refused attempts', (get) => {
+  /** Audit entries of one action written after `seq`. */
+  async function auditedSince(seq: number, action: string) {
+    const rows = await get()
+      .ctx.store.db.selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>', seq)
+      .where('action', '=', action)
+      .execute();
+    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) }));
+  }
+  async function head() {
+    const row = await get().ctx.store.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow();
+    return Number(row.seq);
+  }
+
+  it('lists open orders nearest deadline first: an emergency filed later comes before a production order', async () => {
+    const h = get();
+    const v = await seedViolator(h);
+    const production = await fileOrder(h, buildOrder([{ accountId: v.accountId }]));
+    const emergency = await fileOrder(
+      h,
+      buildOrder([{ accountId: v.accountId }], {
+        type: 'emergency',
+        emergencyJustification: 'A bomb threat against a school today.',
+      }),
+    );
+    assert.equal(production.data.status, 'in_review');
+    assert.equal(emergency.data.status, 'in_review');
+    const queue = await h.call('GET', '/v1/legal-requests', { token: h.tokens.legal });
+    assert.equal(queue.statusCode, 200, queue.body);
+    const ids = queue.data.requests.map((r: { id: string }) => r.id);
+    assert.ok(ids.indexOf(emergency.data.id) < ids.indexOf(production.data.id), 'nearest deadline first');
+    const dues = queue.data.requests.map((r: { dueAt: string }) => Date.parse(r.dueAt));
+    assert.deepEqual(
+      dues,
+      [...dues].sort((a, b) => a - b),
+    );
+  });
+
+  it('audits refused attempts: a forged token, an unbounded order, a probe of an unknown order, a signing key as encryption key', async () => {
+    const h = get();
+    const v = await seedViolator(h);
+    const before = await head();
+    const forged = await h.call('POST', '/v1/legal-requests', {
+      token: `cus_${'A'.repeat(43)}`,
+      body: buildOrder([{ accountId: v.accountId }]),
+    });
+    assert.equal(forged.statusCode, 401);
+    const huge = await fileOrder(h, buildOrder(Array.from({ length: 10_000 }, (_, i) => ({ accountId: `acc-${i}` }))));
+    assert.equal(huge.statusCode, 422);
+    const probe = await h.call('GET', '/v1/legal-requests/lr_doesnotexist', { token: h.tokens.authority });
+    assert.equal(probe.statusCode, 404);
+    const refused = await auditedSince(before, 'legal_request.refused');
+    assert.deepEqual(
+      refused.map((r) => [r.subject_id, r.details.status, r.details.code]),
+      [
+        ['POST /v1/legal-requests', 401, 'invalid_token'],
+        ['POST /v1/legal-requests', 422, 'validation_failed'],
+        ['GET /v1/legal-requests/:id', 404, 'not_found'],
+      ],
+    );
+    assert.ok(refused[1]!.details.problems.some((p: { code: string }) => p.code === 'too_many_targets'));
+    assert.ok(!JSON.stringify(refused).includes('acc-1'), 'the values refused are not copied into the log');
+
+    const signingKey = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' };
+    const bad = await h.call('POST', '/v1/authorities', {
+      token: h.tokens.admin,
+      body: {
+        name: 'Bad key police',
+        country: 'DE',
+        kind: 'police',
+        contactEmail: 'x@example.org',
+        publicJwk: signingKey,
+      },
+    });
+    assert.equal(bad.statusCode, 422, bad.body);
+    const authorityRefusals = await auditedSince(before, 'authority.refused');
+    assert.equal(authorityRefusals.length, 1);
+    assert.deepEqual(authorityRefusals[0]!.details.problems, [{ path: '/publicJwk', code: 'invalid_jwk' }]);
+  });
+});

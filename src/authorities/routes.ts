@@ -5,6 +5,7 @@ import { actorOf } from '../http/auth.js';
 import { CountryCode, DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { createToken } from '../identity/tokens.js';
+import { auditRefusals } from '../legal/refusals.js';
 import { AUTHORITY_KINDS, createAuthority, getAuthority, listAuthorities, setAuthorityStatus } from './service.js';
 
 const ADMIN: readonly Role[] = ['admin'];
@@ -52,6 +53,7 @@ const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) },
 export const authorityRoutes =
   (ctx: Context): FastifyPluginAsync =>
   async (app) => {
+    app.addHook('onError', auditRefusals(ctx, 'authority.refused'));
     app.post<{ Body: Static<typeof CreateBody> }>(
       '',
       {

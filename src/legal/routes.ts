@@ -7,6 +7,7 @@ import { actorOf } from '../http/auth.js';
 import { CountryCode, DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { downloadPackage } from './disclosure.js';
+import { auditRefusals } from './refusals.js';
 import { ORDER_TYPES } from './disclosure-policy.js';
 import { extendPreservation, reviewLegalRequest, withdrawLegalRequest } from './review.js';
 import { DOCUMENT_FIELD, LEGAL_STATUSES, submitLegalRequest } from './service.js';
@@ -110,6 +111,7 @@ const OrderView = Type.Object(
 export const legalRoutes =
   (ctx: Context): FastifyPluginAsync =>
   async (app) => {
+    app.addHook('onError', auditRefusals(ctx, 'legal_request.refused'));
     app.post<{ Body: Static<typeof OrderBody> }>(
       '',
       {
