@@ -15,7 +15,9 @@ export function auditRefusals(ctx: Context, action: string) {
     const mapped = toAppError(error);
     if (mapped.status < 400 || mapped.status >= 500) return;
     const details = Array.isArray(mapped.details)
-      ? (mapped.details as Array<{ path?: unknown; code?: unknown }>).slice(0, 50).map((d) => ({ path: d.path, code: d.code }))
+      ? (mapped.details as Array<{ path?: unknown; code?: unknown }>)
+          .slice(0, 50)
+          .map((d) => ({ path: d.path, code: d.code }))
       : undefined;
     try {
       await appendAudit(ctx.store.db, actorOf(request), {
