@@ -21,6 +21,8 @@ import { webhookRoutes } from './webhooks/routes.js';
 import { authorityRoutes } from './authorities/routes.js';
 import { legalRoutes } from './legal/routes.js';
 import { signingKeysRoute } from './legal/well-known.js';
+import { statementRoutes } from './transparency/statements-routes.js';
+import { figureRoutes } from './transparency/figures-routes.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -105,6 +107,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(authorityRoutes(ctx), { prefix: '/v1/authorities' });
   await app.register(legalRoutes(ctx), { prefix: '/v1/legal-requests' });
   await app.register(signingKeysRoute(ctx));
+  await app.register(statementRoutes(ctx), { prefix: '/v1/transparency/statements' });
+  await app.register(figureRoutes(ctx), { prefix: '/v1/transparency/dsa' });
   await app.ready();
   return app;
 }

@@ -41,6 +41,14 @@ export interface Config {
   readonly policyFile: string | undefined;
   /** Disclosure policy file; the shipped `policy/disclosure/current.yaml` when unset. */
   readonly disclosurePolicyFile: string | undefined;
+  /** DSA Transparency Database submission endpoint (statements of reasons are sent there when set). */
+  readonly dsaEndpoint: string | undefined;
+  /** Bearer token for the DSA endpoint. */
+  readonly dsaToken: string | undefined;
+  /** How often pending statements are sent to the DSA endpoint. */
+  readonly dsaSubmitIntervalMs: number;
+  /** Published transparency counts below this are shown as a range ("1–9"); 1 shows every count. */
+  readonly transparencyMinCount: number;
   /** How often the legal jobs (deadline warnings, user notices, unfinished disclosures) run. */
   readonly legalJobsIntervalMs: number;
   /** How long one webhook delivery may take before it counts as failed. */
@@ -109,6 +117,10 @@ const VARIABLES = [
   'CUSTOS_POLICY_FILE',
   'CUSTOS_DISCLOSURE_POLICY_FILE',
   'CUSTOS_LEGAL_JOBS_INTERVAL_MS',
+  'CUSTOS_DSA_ENDPOINT',
+  'CUSTOS_DSA_TOKEN',
+  'CUSTOS_DSA_SUBMIT_INTERVAL_MS',
+  'CUSTOS_TRANSPARENCY_MIN_COUNT',
   'CUSTOS_WEBHOOK_TIMEOUT_MS',
   'CUSTOS_WEBHOOK_POLL_MS',
   'CUSTOS_WEBHOOK_RETRY_BASE_MS',
@@ -163,6 +175,21 @@ function databaseUrl(raw: RawEnv): string | undefined {
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError('CUSTOS_DATABASE_URL', `must be a postgres:// URL, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+function httpUrl(raw: RawEnv, name: string): string | undefined {
+  const value = raw[name];
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a URL (expected http:// or https://)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http:// or https:// URL, got ${url.protocol}//`);
   }
   return value;
 }
@@ -252,6 +279,10 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     disclosurePolicyFile: raw.CUSTOS_DISCLOSURE_POLICY_FILE
       ? path.resolve(raw.CUSTOS_DISCLOSURE_POLICY_FILE)
       : undefined,
+    dsaEndpoint: httpUrl(raw, 'CUSTOS_DSA_ENDPOINT'),
+    dsaToken: raw.CUSTOS_DSA_TOKEN,
+    dsaSubmitIntervalMs: integer(raw, 'CUSTOS_DSA_SUBMIT_INTERVAL_MS', 60_000, 100, 86_400_000),
+    transparencyMinCount: integer(raw, 'CUSTOS_TRANSPARENCY_MIN_COUNT', 10, 1, 1000),
     legalJobsIntervalMs: integer(raw, 'CUSTOS_LEGAL_JOBS_INTERVAL_MS', 60_000, 100, 86_400_000),
     webhookTimeoutMs: integer(raw, 'CUSTOS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookPollMs: integer(raw, 'CUSTOS_WEBHOOK_POLL_MS', 1000, 10, 600_000),

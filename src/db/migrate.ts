@@ -5,6 +5,9 @@ import * as scanning from './migrations/20261128T140000_scanning.js';
 import * as queueIndexes from './migrations/20261128T150000_queue_indexes.js';
 import * as hashBanks from './migrations/20261128T160000_hash_banks.js';
 import * as legalRequests from './migrations/20261128T170000_legal_requests.js';
+import * as transparency from './migrations/20261128T180000_transparency.js';
+import * as dsaSubmissions from './migrations/20261128T180100_dsa_submissions.js';
+import * as dsaFigures from './migrations/20261128T180200_dsa_figures.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -22,6 +25,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T150000_queue_indexes': queueIndexes,
   '20261128T160000_hash_banks': hashBanks,
   '20261128T170000_legal_requests': legalRequests,
+  '20261128T180000_transparency': transparency,
+  '20261128T180100_dsa_submissions': dsaSubmissions,
+  '20261128T180200_dsa_figures': dsaFigures,
 };
 
 /**

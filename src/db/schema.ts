@@ -437,7 +437,16 @@ export interface SigningKeyTable {
   retired_at: number | null;
 }
 
+export interface PolicyVersionTable {
+  version: string;
+  kind: string;
+  name: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
 export interface Database {
+  policy_versions: PolicyVersionTable;
   legal_requests: LegalRequestTable;
   legal_documents: LegalDocumentTable;
   legal_targets: LegalTargetTable;
