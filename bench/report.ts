@@ -10,6 +10,7 @@ import { INTAKE_TARGET, type IntakeResult } from './report-intake.js';
 import { QUEUE_TARGET, QUEUE_TARGET_METHODS, type QueueMethod, type QueueResult } from './queue-listing.js';
 import { SCAN_METHODS, SCAN_TARGET, type ScanMethod, type ScanResult } from './content-scanning.js';
 import { type ImagesResult, hashingRows } from './images.js';
+import { LEGAL_TARGET, type LegalResult } from './legal.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -47,6 +48,8 @@ export interface ResultsFile {
     scan?: ScanResult;
     /** PDQ hashing and the hash-bank matcher (no store). */
     images?: ImagesResult;
+    /** Disclosure packages and the phone lookup, per store. */
+    legal?: LegalResult[];
   };
 }
 
@@ -347,6 +350,89 @@ export function formatScan(r: ScanResult): string {
   return lines.join('\n');
 }
 
+const PACKAGE_HEADERS = [
+  'store',
+  'order',
+  'sessions',
+  'package ms',
+  'sessionsInPeriod ms',
+  'package / baseline',
+  'JSON+sign+encrypt ms',
+  'sessions/s',
+  'package size',
+  '2nd approval ms',
+];
+
+const kib = (bytes: number) => (bytes < 2 ** 20 ? `${int(bytes / 1024)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+const shapeName = (p: LegalResult['packages'][number]) =>
+  p.targets === 1 ? 'one target' : `${p.targets} targets × ${int(p.sessionsPerTarget)}`;
+
+function packageRows(results: LegalResult[], bold = false): string[][] {
+  const b = (s: string) => (bold ? `**${s}**` : s);
+  return results.flatMap((r) =>
+    r.packages.map((p, i) => [
+      bold ? storeName(r.store) : i === 0 ? r.storeVersion : '',
+      shapeName(p),
+      int(p.sessions),
+      b(ms(p.packageMs.median)),
+      ms(p.baselineMs.median),
+      `${p.ratio}×`,
+      ms(p.sealMs.median),
+      `${int(p.sessionsPerSecond)}/s`,
+      kib(p.packageBytes),
+      ms(p.secondApprovalMs),
+    ]),
+  );
+}
+
+function phoneRows(results: LegalResult[], bold = false): string[][] {
+  const b = (s: string) => (bold ? `**${s}**` : s);
+  return results.map((r) => {
+    const l = r.phoneLookup.latencyMs;
+    return [
+      `${r.storeVersion}, ${int(r.phoneLookup.accounts)} accounts`,
+      `${ms(l.select1.p50)} / ${ms(l.select1.p99)}`,
+      b(`${ms(l.findAccountsByPhone.p50)} / ${ms(l.findAccountsByPhone.p99)}`),
+      `${r.phoneLookup.ratio.p50}× / ${r.phoneLookup.ratio.p99}×`,
+      `${ms(l.prepare.p50)} / ${ms(l.prepare.p99)}`,
+      ms(l.findAccountsByPhone.max),
+      r.targetMet.phoneLookupP99 ? 'met' : bold ? '**not met**' : 'NOT MET',
+    ];
+  });
+}
+
+const PHONE_HEADERS = [
+  'store',
+  'select 1',
+  'findAccountsByPhone',
+  'lookup / select 1',
+  'normalise + index',
+  'max',
+  'target',
+];
+
+export function formatLegal(results: LegalResult[]): string {
+  const o = results[0]?.options;
+  return [
+    `Disclosure packages (produceDisclosure, median of ${o?.repetitions} fresh orders per shape, ${o?.periodDays}-day period) against sessionsInPeriod of the same sessions; no target of its own`,
+    textTable(PACKAGE_HEADERS, packageRows(results)),
+    ...results.flatMap((r) =>
+      r.packages.map(
+        (p) =>
+          `  ${storeName(r.store)}, ${shapeName(p)}: package ms ${p.packageMs.samples.join(', ')} | sessionsInPeriod ms ${p.baselineMs.samples.join(', ')}; ` +
+          `${int(p.sessionsOutside)} sessions outside the period left out; ${p.verified.packages} packages opened: ${int(p.verified.ipAddresses)} IP addresses, ${int(p.verified.phoneNumbers)} phone numbers`,
+      ),
+    ),
+    '',
+    `Phone lookup (findAccountsByPhone), p50 / p99 ms over ${int(o?.lookups ?? 0)} random existing numbers; target p99 <= ${LEGAL_TARGET.phoneLookupP99Ms} ms`,
+    textTable(PHONE_HEADERS, phoneRows(results)),
+    ...results.map(
+      (r) =>
+        `  ${storeName(r.store)}: loaded in ${r.phoneLookup.fillSeconds} s, ${mib(r.phoneLookup.storeBytes)}; plan: ${r.phoneLookup.plan}; load average ${r.loadAverage.start} → ${r.loadAverage.end} (${r.loadAverage.cores} cores)`,
+    ),
+  ].join('\n');
+}
+
 export function formatMachine(m: Machine): string {
   return `${today()} · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · ${m.os} · Node ${m.node}`;
 }
@@ -377,6 +463,7 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
   if (fresh.scan)
     benchmarks.scan = { ...fresh.scan, http: sameStore(previous?.benchmarks.scan?.http, fresh.scan.http) };
   if (fresh.images) benchmarks.images = fresh.images;
+  if (fresh.legal) benchmarks.legal = sameStore(previous?.benchmarks.legal, fresh.legal);
   const out: ResultsFile = {
     date: today(),
     updatedAt: new Date().toISOString(),
@@ -800,7 +887,90 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
   }
   const images = results.benchmarks.images;
   if (images) out.push(...imagesSection(images));
+  const legal = results.benchmarks.legal;
+  if (legal?.length) out.push(...legalSection(legal));
   return out.join('\n');
+}
+
+function legalSection(results: LegalResult[]): string[] {
+  const o = results[0]!.options;
+  const many = results[0]!.packages.find((p) => p.targets > 1);
+  return [
+    '## Lawful requests: disclosure packages and phone lookup',
+    '',
+    `**Disclosure packages**: \`produceDisclosure\` (src/legal/disclosure.ts), what an approved order runs: per target the ` +
+      'phone number and the IP addresses (with port and time) inside the approved period, decrypted, as JSON signed with the ' +
+      "platform's key (JWS, EdDSA) and encrypted to the authority's key (JWE, ECDH-ES P-256 + A256GCM), stored, every read " +
+      `audited, in one transaction. Two shapes of order, ${int(o.packageSessions)} sessions in the period each: one target holding ` +
+      `them all, and ${many ? `${many.targets} targets with ${int(many.sessionsPerTarget)} each` : 'many targets'}; median of ` +
+      `${o.repetitions} fresh orders per shape, in milliseconds per package. The baseline is \`sessionsInPeriod\` for the same ` +
+      'accounts and period in the same run (reading and decrypting the same rows), so the ratio is what the payload, signing, ' +
+      'encryption, storing the package and auditing add; **JSON + sign + encrypt alone** is the same payload serialised, ' +
+      'signed and encrypted as `produceDisclosure` does it, in the process without a database (the crypto share). No target of its own.',
+    '',
+    markdownTable(
+      [
+        'store',
+        'order',
+        'IP addresses in the package',
+        '`produceDisclosure`, ms per package',
+        '`sessionsInPeriod`, ms (baseline)',
+        'package / baseline',
+        'JSON + sign + encrypt alone, ms',
+        'sessions per second',
+        'package size',
+        'second approval incl. package, first order, ms',
+      ],
+      packageRows(results, true),
+    ),
+    '',
+    `**Candidate lookup by phone**: \`findAccountsByPhone\` (src/accounts/service.ts: normalise the number, its blind ` +
+      `index, the indexed query) for random existing numbers among ${results.map((r) => `${int(r.phoneLookup.accounts)} accounts in ${storeName(r.store)}`).join(' and ')}: ` +
+      `p50 / p99 in milliseconds over ${int(o.lookups)} lookups (after ${int(o.warmup)} untimed ones of other numbers), interleaved with ` +
+      `\`select 1\`, the floor of any query. **Target: p99 ≤ ${LEGAL_TARGET.phoneLookupP99Ms} ms.**`,
+    '',
+    markdownTable(
+      [
+        'store',
+        '`select 1`',
+        '`findAccountsByPhone`',
+        'lookup / `select 1`, p50 / p99',
+        'normalise + blind index alone, no database',
+        'max ms',
+        `target: p99 ≤ ${LEGAL_TARGET.phoneLookupP99Ms} ms`,
+      ],
+      phoneRows(results, true),
+    ),
+    '',
+    markdownTable(
+      ['store', 'accounts loaded in', 'size', 'query plan', "load average during the store's part"],
+      results.map((r) => [
+        storeName(r.store),
+        `${r.phoneLookup.fillSeconds} s`,
+        `${mib(r.phoneLookup.storeBytes)} ${r.store === 'sqlite' ? '(database file)' : '(accounts + indexes)'}`,
+        `\`${r.phoneLookup.plan}\``,
+        `${r.loadAverage.start} → ${r.loadAverage.end} (${r.loadAverage.cores} cores)`,
+      ]),
+    ),
+    '',
+    '- **Orders**: an authority registered through `createAuthority` with a fresh ECDH-ES P-256 key; each order filed through ' +
+      "`submitLegalRequest` (the disclosure policy's automatic checks: every target passes) and approved once through " +
+      '`reviewLegalRequest`. The first order of each shape gets its second approval through `reviewLegalRequest` too, which ' +
+      'builds the package (that call is the last column, cold); for the timed orders the status is set to `approved` directly ' +
+      '(what the second approval writes) and `produceDisclosure` alone is timed, alternating with the baseline.',
+    `- **Data**: accounts with encrypted phone numbers, a confirmed violation each (and the decision it rests on), sessions with ` +
+      `encrypted IPs (three in four IPv4, the others IPv6) spread over the ${o.periodDays}-day period, plus ${pct(o.outsideShare)} more in ` +
+      'the 30 days before it, which the package must leave out. All inserted directly, not through the services.',
+    "- **Checked**: every package is decrypted with the authority's private key and its signature verified against the " +
+      "platform's published keys; it must hold exactly the sessions inserted in the period (the first of each shape compared " +
+      'entry by entry, the others by count) and every phone number.',
+    '- **Phone lookup table**: filled in bulk, not through the service (SQLite through one prepared statement with the store ' +
+      'closed, PostgreSQL 25,000 rows per statement); each account has a distinct valid mobile number (German, French or ' +
+      'Polish) and its real blind index; the numbers looked up carry their real ciphertext, the others one of the same length. ' +
+      'Indexes are dropped for the load and rebuilt from their own definitions (PostgreSQL then vacuumed and analysed). Each ' +
+      "lookup checks it found exactly the account holding the number. The table fits in the machine's memory: warm-cache figures.",
+    '',
+  ];
 }
 
 function imagesSection(r: ImagesResult): string[] {

@@ -11,6 +11,7 @@ import {
   describeMachine,
   formatIngest,
   formatIntake,
+  formatLegal,
   formatLookup,
   formatMachine,
   formatQueue,
@@ -25,17 +26,18 @@ import { INTAKE_DEFAULTS, type IntakeOptions, type IntakeResult, runIntake } fro
 import { QUEUE_DEFAULTS, type QueueOptions, type QueueResult, runQueue } from './queue-listing.js';
 import { SCAN_DEFAULTS, type ScanOptions, runScanBench } from './content-scanning.js';
 import { formatImages, runImagesBench } from './images.js';
+import { LEGAL_DEFAULTS, type LegalOptions, type LegalResult, runLegal } from './legal.js';
 import { killChildrenNow } from './server.js';
 import { removeLeftovers, removeTempFoldersNow } from './store.js';
 
-const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images ...] [options]
+const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images|legal ...] [options]
 
 Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
 prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHMARKS.md.
 
   --store sqlite|postgres   one store only (default: both)
   --sessions N              rows in the lookup table (default ${LOOKUP_DEFAULTS.sessions.toLocaleString('en')})
-  --lookups N               timed lookups per method (default ${LOOKUP_DEFAULTS.lookups})
+  --lookups N               timed lookups per method, sessions and legal's phone numbers (default ${LOOKUP_DEFAULTS.lookups})
   --batch-size N            sessions per ingest batch, at most 10,000 (default ${INGEST_DEFAULTS.batchSize})
   --samples N               ingest samples per method, median reported (default ${INGEST_DEFAULTS.samples})
   --connections N           intake: concurrent connections of the load generator (default ${INTAKE_DEFAULTS.connections})
@@ -45,6 +47,10 @@ prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHM
   --calls N                 queue: timed calls per query, at most (default ${QUEUE_DEFAULTS.calls})
   --messages N              scan: messages in the in-process mix, at most 30,000 (default ${SCAN_DEFAULTS.messages.toLocaleString('en')})
   --requests N              scan: timed HTTP requests per route (default ${SCAN_DEFAULTS.httpRequests.toLocaleString('en')})
+  --accounts N              legal: accounts in the phone lookup table (default ${LEGAL_DEFAULTS.accounts.toLocaleString('en')})
+  --package-sessions N      legal: sessions in the period per package, one target's or shared (default ${LEGAL_DEFAULTS.packageSessions.toLocaleString('en')})
+  --targets N               legal: targets of the many-target order, at most 100 (default ${LEGAL_DEFAULTS.targets})
+  --repetitions N           legal: timed packages per order shape, median reported (default ${LEGAL_DEFAULTS.repetitions})
   --save                    write results even though sizes differ from the defaults
   --no-save                 print only; write no results file and leave the docs alone
 
@@ -68,12 +74,17 @@ const NAMES: Record<string, BenchmarkName> = {
   images: 'images',
   hashes: 'images',
   pdq: 'images',
+  legal: 'legal',
+  disclosure: 'legal',
+  'legal-requests': 'legal',
 };
 
 /** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
 const BYTES_PER_SESSION = 500;
 /** Bytes the queue table takes per case, indexes and the sort's temporary files included, with room to spare. */
 const BYTES_PER_CASE = 1000;
+/** Bytes the phone lookup table takes per account, indexes included, with room to spare. */
+const BYTES_PER_ACCOUNT = 500;
 
 /** A mistake on the command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -103,6 +114,10 @@ function parseCommandLine() {
         calls: { type: 'string' },
         messages: { type: 'string' },
         requests: { type: 'string' },
+        accounts: { type: 'string' },
+        'package-sessions': { type: 'string' },
+        targets: { type: 'string' },
+        repetitions: { type: 'string' },
         save: { type: 'boolean' },
         'no-save': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -122,12 +137,12 @@ async function main(): Promise<number> {
   const unknown = positionals.filter((p) => !(p in NAMES));
   if (unknown.length > 0) {
     throw new UsageError(
-      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images)`,
+      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images, legal)`,
     );
   }
   const selected: BenchmarkName[] = positionals.length
     ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
-    : ['ingest', 'lookup', 'intake', 'queue', 'scan', 'images'];
+    : ['ingest', 'lookup', 'intake', 'queue', 'scan', 'images', 'legal'];
   if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
     throw new UsageError('--store must be sqlite or postgres');
   }
@@ -159,7 +174,16 @@ async function main(): Promise<number> {
     messages: positiveInt('messages', values.messages, SCAN_DEFAULTS.messages, 30_000),
     httpRequests: positiveInt('requests', values.requests, SCAN_DEFAULTS.httpRequests, 100_000),
   };
+  const legalOptions: LegalOptions = {
+    ...LEGAL_DEFAULTS,
+    accounts: positiveInt('accounts', values.accounts, LEGAL_DEFAULTS.accounts, 100_000_000),
+    packageSessions: positiveInt('package-sessions', values['package-sessions'], LEGAL_DEFAULTS.packageSessions),
+    targets: positiveInt('targets', values.targets, LEGAL_DEFAULTS.targets, 100),
+    repetitions: positiveInt('repetitions', values.repetitions, LEGAL_DEFAULTS.repetitions, 100),
+    lookups: positiveInt('lookups', values.lookups, LEGAL_DEFAULTS.lookups),
+  };
   const defaults =
+    JSON.stringify(legalOptions) === JSON.stringify(LEGAL_DEFAULTS) &&
     JSON.stringify(ingestOptions) === JSON.stringify(INGEST_DEFAULTS) &&
     JSON.stringify(scanOptions) === JSON.stringify(SCAN_DEFAULTS) &&
     JSON.stringify(lookupOptions) === JSON.stringify(LOOKUP_DEFAULTS) &&
@@ -175,7 +199,8 @@ async function main(): Promise<number> {
   if (removed.length) console.error(`  removed leftovers of interrupted runs: ${removed.join(', ')}`);
   const need =
     (selected.includes('lookup') ? lookupOptions.sessions * BYTES_PER_SESSION : 0) +
-    (selected.includes('queue') ? queueOptions.cases * BYTES_PER_CASE : 0);
+    (selected.includes('queue') ? queueOptions.cases * BYTES_PER_CASE : 0) +
+    (selected.includes('legal') ? legalOptions.accounts * BYTES_PER_ACCOUNT : 0);
   if (need > 0) checkDiskSpace(need);
 
   const started = Date.now();
@@ -230,6 +255,15 @@ async function main(): Promise<number> {
     fresh.images = await runImagesBench();
     console.log(`${formatImages(fresh.images)}\n`);
   }
+  if (selected.includes('legal')) {
+    const results: LegalResult[] = [];
+    for (const store of stores) {
+      console.error(`  legal: ${store}: disclosure packages, then phone lookup among accounts…`);
+      results.push(await runLegal(store, legalOptions));
+    }
+    fresh.legal = results;
+    console.log(`${formatLegal(results)}\n`);
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };
   console.log(
@@ -260,6 +294,7 @@ async function main(): Promise<number> {
     ...(fresh.images && fresh.images.targetMet.p50At1M === false ? ['matcher p50 at 1 million'] : []),
     ...(fresh.images && fresh.images.targetMet.p50At10M === false ? ['matcher p50 at 10 million'] : []),
     ...(fresh.images && fresh.images.targetMet.memory === false ? ['matcher memory per million'] : []),
+    ...(fresh.legal ?? []).filter((r) => !r.targetMet.phoneLookupP99).map((r) => `phone lookup on ${r.store}`),
   ];
   const incomplete = (fresh.intake ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
   if (incomplete.length) console.log(`Reports answered 201 but not stored: ${incomplete.join(', ')}.`);
