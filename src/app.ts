@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Context } from './context.js';
 import { installAuth } from './http/auth.js';
@@ -23,6 +24,7 @@ import { legalRoutes } from './legal/routes.js';
 import { signingKeysRoute } from './legal/well-known.js';
 import { statementRoutes } from './transparency/statements-routes.js';
 import { figureRoutes } from './transparency/figures-routes.js';
+import { transparencyRoutes } from './transparency/routes.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -53,6 +55,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
   });
+  // Off by default; public read routes opt in with `config.rateLimit` (per client address, in memory per process).
+  await app.register(rateLimit, { global: false });
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
   installAuth(app, ctx.store.db);
@@ -109,6 +113,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(signingKeysRoute(ctx));
   await app.register(statementRoutes(ctx), { prefix: '/v1/transparency/statements' });
   await app.register(figureRoutes(ctx), { prefix: '/v1/transparency/dsa' });
+  await app.register(transparencyRoutes(ctx), { prefix: '/v1/transparency' });
   await app.ready();
   return app;
 }

@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { createLogger } from './logging.js';
 import { type Policy, loadPolicy } from './policy/policy.js';
 import { type DisclosurePolicy, loadDisclosurePolicy } from './legal/disclosure-policy.js';
+import { recordPolicyVersions } from './transparency/policy-history.js';
 import { HashMatcher } from './hashes/matcher.js';
 import { buildScanning } from './scanning/build.js';
 import { NatsScanQueue } from './scanning/nats-queue.js';
@@ -57,6 +58,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
   try {
     await store.ping();
     if (options.migrate ?? true) await migrateToLatest(store);
+    await recordPolicyVersions(store.db, [
+      { kind: 'moderation', name: policy.name, version: policy.version, file: policy.file },
+      { kind: 'disclosure', name: disclosure.name, version: disclosure.version, file: disclosure.file },
+    ]).catch((err) => logger.warn({ err }, 'could not record the policy versions (schema not migrated yet?)'));
     built = await buildScanning(policy, {
       textModelFile: config.textModelFile,
       onnxTextModelDir: config.onnxTextModelDir,

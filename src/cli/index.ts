@@ -7,6 +7,7 @@ import { migrateCommand } from './migrate.js';
 import { modelCommand } from './model.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
+import { transparencyCommand } from './transparency.js';
 import { workerCommand } from './worker.js';
 
 const program = new Command()
@@ -20,6 +21,7 @@ program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
 program.addCommand(authorityCommand());
 program.addCommand(auditCommand());
+program.addCommand(transparencyCommand());
 program.addCommand(modelCommand());
 const hashes = hashesCommand();
 addHashBankCommands(hashes);

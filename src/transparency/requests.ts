@@ -1,0 +1,294 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { countryName } from '../geo/countries.js';
+
+/**
+ * Request figures per country and quarter, like the platform's transparency bot:
+ * orders received, fulfilled (by what was disclosed), rejected (by reason code),
+ * withdrawn, preserved, and distinct accounts whose data was disclosed.
+ *
+ * Everything is counted from the legal event log (`legal_events`): an order is
+ * counted in the quarter of the event, in the country of the authority that filed it.
+ * Each figure is one grouped query per quarter over the `(type, at)` index, so a
+ * report never loads the orders themselves.
+ */
+
+/** Reasons that mean "refused for human-rights reasons": published on their own. */
+export const HUMAN_RIGHTS_REASONS = ['country_refused', 'refused_offence_category'] as const;
+/** A reviewer's rejection (the automatic checks passed, the legal team said no). */
+export const REVIEWER_REJECTED = 'reviewer_rejected';
+
+export interface RequestFiguresQuery {
+  /** ISO country of the authorities; all countries when absent. */
+  country?: string;
+  /** Start of the first day, epoch ms (inclusive). */
+  from: number;
+  /** End of the last day, epoch ms (exclusive). */
+  to: number;
+}
+
+export interface CountryQuarter {
+  country: string;
+  quarter: string;
+  received: number;
+  receivedByType: Record<string, number>;
+  fulfilled: number;
+  /** Fulfilled orders by what they disclosed: IP addresses only, phone number only, both. */
+  fulfilledByData: { ip_addresses: number; phone_number: number; both: number };
+  rejected: number;
+  /** Rejected orders per reason code; an order rejected for two reasons counts under both. */
+  rejectedByReason: Record<string, number>;
+  withdrawn: number;
+  preserved: number;
+  /** Distinct accounts whose data was disclosed to this country's authorities in the quarter. */
+  accountsAffected: number;
+}
+
+export interface RequestFigures {
+  from: string;
+  to: string;
+  country: string | null;
+  rows: CountryQuarter[];
+  /** Orders refused for human-rights reasons (country refused, offence refused), per country. */
+  humanRightsRefusals: { total: number; byCountry: Record<string, number> };
+}
+
+/** The quarters [from, to) touches, each clipped to the range: `2026-Q3` and its bounds. */
+export function quartersOf(from: number, to: number): Array<{ quarter: string; from: number; to: number }> {
+  const out: Array<{ quarter: string; from: number; to: number }> = [];
+  const start = new Date(from);
+  let year = start.getUTCFullYear();
+  let q = Math.floor(start.getUTCMonth() / 3);
+  for (;;) {
+    const qFrom = Date.UTC(year, q * 3, 1);
+    if (qFrom >= to) break;
+    const qTo = Date.UTC(year, q * 3 + 3, 1);
+    out.push({ quarter: `${year}-Q${q + 1}`, from: Math.max(qFrom, from), to: Math.min(qTo, to) });
+    q += 1;
+    if (q === 4) {
+      q = 0;
+      year += 1;
+    }
+  }
+  return out;
+}
+
+function emptyRow(country: string, quarter: string): CountryQuarter {
+  return {
+    country,
+    quarter,
+    received: 0,
+    receivedByType: {},
+    fulfilled: 0,
+    fulfilledByData: { ip_addresses: 0, phone_number: 0, both: 0 },
+    rejected: 0,
+    rejectedByReason: {},
+    withdrawn: 0,
+    preserved: 0,
+    accountsAffected: 0,
+  };
+}
+
+/** Exact figures (nothing suppressed): for the operator, the CLI, and the published view's input. */
+export async function computeRequestFigures(db: Db, query: RequestFiguresQuery): Promise<RequestFigures> {
+  const rows = new Map<string, CountryQuarter>();
+  const row = (country: string, quarter: string) => {
+    const key = `${country}|${quarter}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = emptyRow(country, quarter);
+      rows.set(key, r);
+    }
+    return r;
+  };
+  const humanRights: Record<string, number> = {};
+  for (const q of quartersOf(query.from, query.to)) {
+    const events = (types: string[]) => {
+      let b = db
+        .selectFrom('legal_events as e')
+        .innerJoin('legal_requests as r', 'r.id', 'e.request_id')
+        .innerJoin('authorities as a', 'a.id', 'r.authority_id')
+        .where('e.type', 'in', types)
+        .where('e.at', '>=', q.from)
+        .where('e.at', '<', q.to);
+      if (query.country) b = b.where('a.country', '=', query.country);
+      return b;
+    };
+    const [received, outcomes, fulfilled, checkReasons, reviewerRejects, affected] = await Promise.all([
+      events(['received'])
+        .select(['a.country', 'r.type', sql<number>`count(*)`.as('n')])
+        .groupBy(['a.country', 'r.type'])
+        .execute(),
+      events(['withdrawn', 'preserved'])
+        .select(['a.country', 'e.type', sql<number>`count(*)`.as('n')])
+        .groupBy(['a.country', 'e.type'])
+        .execute(),
+      events(['disclosed'])
+        .select(['a.country', 'r.data_categories', sql<number>`count(*)`.as('n')])
+        .groupBy(['a.country', 'r.data_categories'])
+        .execute(),
+      // Orders rejected by the automatic checks, per failed check's reason code.
+      events(['checks.rejected'])
+        .innerJoin('legal_checks as c', (j) => j.onRef('c.request_id', '=', 'e.request_id').on('c.result', '=', 'fail'))
+        .select(['a.country', 'c.code', sql<number>`count(distinct e.request_id)`.as('n')])
+        .groupBy(['a.country', 'c.code'])
+        .execute(),
+      events(['review.reject'])
+        .where('e.status', '=', 'rejected')
+        .select(['a.country', sql<number>`count(*)`.as('n')])
+        .groupBy(['a.country'])
+        .execute(),
+      events(['disclosed'])
+        .innerJoin('legal_targets as t', (j) =>
+          j.onRef('t.request_id', '=', 'e.request_id').on('t.status', '=', 'included'),
+        )
+        .select(['a.country', sql<number>`count(distinct t.account_id)`.as('n')])
+        .groupBy(['a.country'])
+        .execute(),
+    ]);
+    const rejectedOrders = await events(['checks.rejected'])
+      .select(['a.country', sql<number>`count(*)`.as('n')])
+      .groupBy(['a.country'])
+      .execute();
+    for (const x of received) {
+      const r = row(x.country, q.quarter);
+      r.received += Number(x.n);
+      r.receivedByType[x.type] = (r.receivedByType[x.type] ?? 0) + Number(x.n);
+    }
+    for (const x of outcomes) {
+      const r = row(x.country, q.quarter);
+      if (x.type === 'withdrawn') r.withdrawn += Number(x.n);
+      else r.preserved += Number(x.n);
+    }
+    for (const x of fulfilled) {
+      const r = row(x.country, q.quarter);
+      const data = JSON.parse(x.data_categories) as string[];
+      const n = Number(x.n);
+      r.fulfilled += n;
+      if (data.includes('ip_addresses') && data.includes('phone_number')) r.fulfilledByData.both += n;
+      else if (data.includes('ip_addresses')) r.fulfilledByData.ip_addresses += n;
+      else r.fulfilledByData.phone_number += n;
+    }
+    for (const x of rejectedOrders) row(x.country, q.quarter).rejected += Number(x.n);
+    for (const x of checkReasons) {
+      if (!x.code) continue;
+      const r = row(x.country, q.quarter);
+      r.rejectedByReason[x.code] = (r.rejectedByReason[x.code] ?? 0) + Number(x.n);
+    }
+    for (const x of reviewerRejects) {
+      const r = row(x.country, q.quarter);
+      r.rejected += Number(x.n);
+      r.rejectedByReason[REVIEWER_REJECTED] = (r.rejectedByReason[REVIEWER_REJECTED] ?? 0) + Number(x.n);
+    }
+    for (const x of affected) row(x.country, q.quarter).accountsAffected += Number(x.n);
+    // Human-rights refusals: orders (not reasons) rejected for a refused country or offence.
+    const hr = await events(['checks.rejected'])
+      .innerJoin('legal_checks as c', (j) =>
+        j
+          .onRef('c.request_id', '=', 'e.request_id')
+          .on('c.result', '=', 'fail')
+          .on('c.code', 'in', [...HUMAN_RIGHTS_REASONS]),
+      )
+      .select(['a.country', sql<number>`count(distinct e.request_id)`.as('n')])
+      .groupBy(['a.country'])
+      .execute();
+    for (const x of hr) humanRights[x.country] = (humanRights[x.country] ?? 0) + Number(x.n);
+  }
+  const sorted = [...rows.values()].sort(
+    (a, b) => a.quarter.localeCompare(b.quarter) || a.country.localeCompare(b.country),
+  );
+  return {
+    from: new Date(query.from).toISOString().slice(0, 10),
+    to: new Date(query.to - 1).toISOString().slice(0, 10),
+    country: query.country ?? null,
+    rows: sorted,
+    humanRightsRefusals: { total: Object.values(humanRights).reduce((a, b) => a + b, 0), byCountry: humanRights },
+  };
+}
+
+/** A published count: exact from the threshold up (and zero), a range below it. */
+export type PublishedCount = number | string;
+
+/**
+ * The figures as published: every count from 1 to `minCount - 1` becomes the range
+ * "1–9" (for a threshold of 10), so a cell never points at a handful of people while
+ * still showing that there were requests. Zero stays zero.
+ */
+export function publishFigures(figures: RequestFigures, minCount: number) {
+  const cell = (n: number): PublishedCount => (n === 0 || n >= minCount ? n : `1–${minCount - 1}`);
+  const cells = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, cell(v)]));
+  return {
+    from: figures.from,
+    to: figures.to,
+    country: figures.country,
+    threshold: minCount,
+    rows: figures.rows.map((r) => ({
+      country: r.country,
+      countryName: countryName(r.country),
+      quarter: r.quarter,
+      received: cell(r.received),
+      receivedByType: cells(r.receivedByType),
+      fulfilled: cell(r.fulfilled),
+      fulfilledByData: cells(r.fulfilledByData),
+      rejected: cell(r.rejected),
+      rejectedByReason: cells(r.rejectedByReason),
+      withdrawn: cell(r.withdrawn),
+      preserved: cell(r.preserved),
+      accountsAffected: cell(r.accountsAffected),
+    })),
+    humanRightsRefusals: {
+      total: cell(figures.humanRightsRefusals.total),
+      byCountry: cells(figures.humanRightsRefusals.byCountry),
+    },
+  };
+}
+
+export type PublishedFigures = ReturnType<typeof publishFigures>;
+
+const CSV_COLUMNS = [
+  'quarter',
+  'country',
+  'received',
+  'fulfilled',
+  'fulfilled_ip_addresses',
+  'fulfilled_phone_number',
+  'fulfilled_both',
+  'rejected',
+  'withdrawn',
+  'preserved',
+  'accounts_affected',
+  'rejected_by_reason',
+] as const;
+
+/** One row per country and quarter; reasons as `code=n;code=n` in the last column. */
+export function figuresCsv(published: PublishedFigures): string {
+  const esc = (v: unknown) => {
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of published.rows) {
+    lines.push(
+      [
+        r.quarter,
+        r.country,
+        r.received,
+        r.fulfilled,
+        r.fulfilledByData.ip_addresses,
+        r.fulfilledByData.phone_number,
+        r.fulfilledByData.both,
+        r.rejected,
+        r.withdrawn,
+        r.preserved,
+        r.accountsAffected,
+        Object.entries(r.rejectedByReason)
+          .sort()
+          .map(([k, v]) => `${k}=${v}`)
+          .join(';'),
+      ]
+        .map(esc)
+        .join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

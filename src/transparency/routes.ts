@@ -1,0 +1,96 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Context } from '../context.js';
+import { errors, rolesNote } from '../http/schemas.js';
+import { policyHistory, policyText } from './policy-history.js';
+import { parseReportRange } from './range.js';
+import { type PublishedFigures, computeRequestFigures, figuresCsv, publishFigures } from './requests.js';
+
+const Day = (description: string) => Type.String({ maxLength: 10, description: `${description} (YYYY-MM-DD)` });
+const Query = Type.Object(
+  {
+    country: Type.Optional(Type.String({ maxLength: 2, description: 'ISO 3166-1 alpha-2 of the authorities' })),
+    from: Type.Optional(Day('First day; default: the start of the quarter a year ago')),
+    to: Type.Optional(Day('Last day, included; default: today')),
+    format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Public figures change slowly: computed at most once a minute per query and process. */
+const CACHE_MS = 60_000;
+/** Per client address and process. */
+const RATE_LIMIT = { max: 120, timeWindow: '1 minute' };
+
+/** Public transparency: request figures per country and quarter, and the policies in force. */
+export const transparencyRoutes =
+  (ctx: Context): FastifyPluginAsync =>
+  async (app) => {
+    const cache = new Map<string, { at: number; figures: PublishedFigures }>();
+    const cached = async (key: string, make: () => Promise<PublishedFigures>) => {
+      const hit = cache.get(key);
+      if (hit && Date.now() - hit.at < CACHE_MS) return hit.figures;
+      const figures = await make();
+      if (cache.size > 1000) cache.clear();
+      cache.set(key, { at: Date.now(), figures });
+      return figures;
+    };
+    const publicCache = (reply: FastifyReply) => reply.header('cache-control', `public, max-age=${CACHE_MS / 1000}`);
+
+    app.get<{ Querystring: Static<typeof Query> }>(
+      '/requests',
+      {
+        config: { access: 'public', rateLimit: RATE_LIMIT },
+        schema: {
+          tags: ['transparency'],
+          summary:
+            'Legal orders per country and quarter: received, fulfilled, rejected by reason, withdrawn, preserved, accounts affected',
+          description: `${rolesNote('public')} Counts from 1 to the threshold minus one are published as a range ("1–9").`,
+          querystring: Query,
+          response: { 200: Type.Object({}, { additionalProperties: true }), ...errors(422, 429) },
+        },
+      },
+      async (request, reply) => {
+        const { format, ...input } = request.query;
+        const range = parseReportRange(input);
+        const key = `${range.country ?? '*'}|${range.from}|${range.to}`;
+        const figures = await cached(key, async () =>
+          publishFigures(await computeRequestFigures(ctx.store.db, range), ctx.config.transparencyMinCount),
+        );
+        publicCache(reply);
+        if (format === 'csv') {
+          return reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="custos-requests-${figures.from}-${figures.to}.csv"`)
+            .send(figuresCsv(figures));
+        }
+        return figures;
+      },
+    );
+
+    app.get(
+      '/policy',
+      {
+        config: { access: 'public', rateLimit: RATE_LIMIT },
+        schema: {
+          tags: ['transparency'],
+          summary:
+            'The disclosure and moderation policies in force (the disclosure policy in full) and every version used so far',
+          description: rolesNote('public'),
+          response: { 200: Type.Object({}, { additionalProperties: true }), ...errors(429) },
+        },
+      },
+      async (_request, reply) => {
+        publicCache(reply);
+        return {
+          disclosure: {
+            name: ctx.disclosure.name,
+            version: ctx.disclosure.version,
+            text: policyText(ctx.disclosure.file),
+          },
+          moderation: { name: ctx.policy.name, version: ctx.policy.version },
+          history: await policyHistory(ctx.store.db),
+        };
+      },
+    );
+  };
