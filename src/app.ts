@@ -25,6 +25,7 @@ import { signingKeysRoute } from './legal/well-known.js';
 import { statementRoutes } from './transparency/statements-routes.js';
 import { figureRoutes } from './transparency/figures-routes.js';
 import { transparencyRoutes } from './transparency/routes.js';
+import { transparencyPageRoutes } from './transparency/page.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -114,6 +115,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(statementRoutes(ctx), { prefix: '/v1/transparency/statements' });
   await app.register(figureRoutes(ctx), { prefix: '/v1/transparency/dsa' });
   await app.register(transparencyRoutes(ctx), { prefix: '/v1/transparency' });
+  await app.register(transparencyPageRoutes(ctx));
   await app.ready();
   return app;
 }

@@ -293,7 +293,12 @@ describeEachStore(
       );
       assert.equal(receiver.received.length, expected);
       assert.equal(new Set(receiver.received.map((r) => r.eventId)).size, expected, 'each entry sent once');
-      for (const row of await outbox(h, endpoint.id)) assert.equal(row.status, 'delivered');
+      for (const row of await outbox(h, endpoint.id)) {
+        // On a heavily loaded machine the suite's 400 ms timeout can cut a 150 ms answer: that entry is
+        // rescheduled for a retry (not sent twice by racing rounds, which is what this test is about).
+        if (row.status !== 'delivered') assert.match(row.last_error ?? '', /^timeout after/, row.status);
+        assert.equal(row.attempts, 1, 'one attempt each');
+      }
     });
 
     it('delivers from the in-process worker without anyone calling it', async () => {

@@ -45,7 +45,10 @@ export function parseReportRange(
   if (problems.length === 0 && from >= to) {
     problems.push({ path: '/from', code: 'invalid_range', message: 'must not be after to' });
   }
-  if (problems.length === 0 && to - from > MAX_RANGE_YEARS * 366 * DAY) {
+  // Calendar years, not 366-day ones: from 2021-03-01 the last day allowed is 2026-02-28.
+  const start = new Date(from);
+  const latest = Date.UTC(start.getUTCFullYear() + MAX_RANGE_YEARS, start.getUTCMonth(), start.getUTCDate());
+  if (problems.length === 0 && to > latest) {
     problems.push({ path: '/to', code: 'range_too_long', message: `a report covers at most ${MAX_RANGE_YEARS} years` });
   }
   if (input.country !== undefined && !isCountryCode(input.country)) {

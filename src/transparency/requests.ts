@@ -38,8 +38,12 @@ export interface CountryQuarter {
   rejected: number;
   /** Rejected orders per reason code; an order rejected for two reasons counts under both. */
   rejectedByReason: Record<string, number>;
+  /** Orders their authority withdrew, preserved ones included. */
   withdrawn: number;
+  /** Preservation orders that began holding data, counted there even if later consumed or withdrawn. */
   preserved: number;
+  /** Orders rejected for human-rights reasons (a refused country or a refused offence). */
+  refusedHumanRights: number;
   /** Distinct accounts whose data was disclosed to this country's authorities in the quarter. */
   accountsAffected: number;
 }
@@ -85,6 +89,7 @@ function emptyRow(country: string, quarter: string): CountryQuarter {
     rejectedByReason: {},
     withdrawn: 0,
     preserved: 0,
+    refusedHumanRights: 0,
     accountsAffected: 0,
   };
 }
@@ -192,7 +197,10 @@ export async function computeRequestFigures(db: Db, query: RequestFiguresQuery):
       .select(['a.country', sql<number>`count(distinct e.request_id)`.as('n')])
       .groupBy(['a.country'])
       .execute();
-    for (const x of hr) humanRights[x.country] = (humanRights[x.country] ?? 0) + Number(x.n);
+    for (const x of hr) {
+      humanRights[x.country] = (humanRights[x.country] ?? 0) + Number(x.n);
+      row(x.country, q.quarter).refusedHumanRights += Number(x.n);
+    }
   }
   const sorted = [...rows.values()].sort(
     (a, b) => a.quarter.localeCompare(b.quarter) || a.country.localeCompare(b.country),
@@ -212,11 +220,17 @@ export type PublishedCount = number | string;
 /**
  * The figures as published: every count from 1 to `minCount - 1` becomes the range
  * "1–9" (for a threshold of 10), so a cell never points at a handful of people while
- * still showing that there were requests. Zero stays zero.
+ * still showing that there were requests. Zero stays zero. A total whose parts are
+ * published is itself published as the sum of its published parts: were it exact, a
+ * reader could subtract the exact parts from it and recover the one hidden in a range.
  */
 export function publishFigures(figures: RequestFigures, minCount: number) {
   const cell = (n: number): PublishedCount => (n === 0 || n >= minCount ? n : `1–${minCount - 1}`);
   const cells = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, cell(v)]));
+  const total = (n: number, parts: number[]): PublishedCount => {
+    if (parts.every((p) => p === 0 || p >= minCount)) return cell(n);
+    return sumOfPublished(parts.map(cell));
+  };
   return {
     from: figures.from,
     to: figures.to,
@@ -226,21 +240,39 @@ export function publishFigures(figures: RequestFigures, minCount: number) {
       country: r.country,
       countryName: countryName(r.country),
       quarter: r.quarter,
-      received: cell(r.received),
+      received: total(r.received, Object.values(r.receivedByType)),
       receivedByType: cells(r.receivedByType),
-      fulfilled: cell(r.fulfilled),
+      fulfilled: total(r.fulfilled, Object.values(r.fulfilledByData)),
       fulfilledByData: cells(r.fulfilledByData),
       rejected: cell(r.rejected),
       rejectedByReason: cells(r.rejectedByReason),
       withdrawn: cell(r.withdrawn),
       preserved: cell(r.preserved),
+      refusedHumanRights: cell(r.refusedHumanRights),
       accountsAffected: cell(r.accountsAffected),
     })),
     humanRightsRefusals: {
-      total: cell(figures.humanRightsRefusals.total),
+      total: total(figures.humanRightsRefusals.total, Object.values(figures.humanRightsRefusals.byCountry)),
       byCountry: cells(figures.humanRightsRefusals.byCountry),
     },
   };
+}
+
+/** Adds published counts: exact ones exactly, ranges as ranges ("1–9" + 10 = "11–19"). */
+export function sumOfPublished(values: PublishedCount[]): PublishedCount {
+  let lo = 0;
+  let hi = 0;
+  for (const v of values) {
+    if (typeof v === 'number') {
+      lo += v;
+      hi += v;
+    } else {
+      const [a, b] = v.split('–').map(Number);
+      lo += a!;
+      hi += b!;
+    }
+  }
+  return lo === hi ? lo : `${lo}–${hi}`;
 }
 
 export type PublishedFigures = ReturnType<typeof publishFigures>;
@@ -256,6 +288,7 @@ const CSV_COLUMNS = [
   'rejected',
   'withdrawn',
   'preserved',
+  'refused_human_rights',
   'accounts_affected',
   'rejected_by_reason',
 ] as const;
@@ -280,6 +313,7 @@ export function figuresCsv(published: PublishedFigures): string {
         r.rejected,
         r.withdrawn,
         r.preserved,
+        r.refusedHumanRights,
         r.accountsAffected,
         Object.entries(r.rejectedByReason)
           .sort()

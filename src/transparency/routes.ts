@@ -47,6 +47,7 @@ export const transparencyRoutes =
             'Legal orders per country and quarter: received, fulfilled, rejected by reason, withdrawn, preserved, accounts affected',
           description: `${rolesNote('public')} Counts from 1 to the threshold minus one are published as a range ("1–9").`,
           querystring: Query,
+          security: [{}],
           response: { 200: Type.Object({}, { additionalProperties: true }), ...errors(422, 429) },
         },
       },
@@ -77,6 +78,7 @@ export const transparencyRoutes =
           summary:
             'The disclosure and moderation policies in force (the disclosure policy in full) and every version used so far',
           description: rolesNote('public'),
+          security: [{}],
           response: { 200: Type.Object({}, { additionalProperties: true }), ...errors(429) },
         },
       },
