@@ -183,6 +183,22 @@ const MATRIX: Row[] = [
     ],
   },
   {
+    method: 'GET',
+    route: '/v1/transparency/statements',
+    roles: ['auditor', 'admin'],
+    ok: 200,
+    valid: () => {
+      const today = new Date().toISOString().slice(0, 10);
+      return { method: 'GET', url: `/v1/transparency/statements?from=${today}&to=${today}` };
+    },
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/transparency/statements?from=2026-02-30&to=2026-03-01' }),
+      () => ({ method: 'GET', url: '/v1/transparency/statements?from=2026-03-01&to=2026-02-01' }),
+      () => ({ method: 'GET', url: '/v1/transparency/statements?from=2020-01-01&to=2025-01-01' }),
+      () => ({ method: 'GET', url: '/v1/transparency/statements?from=2026-03-01&to=2026-03-01&page=2' }),
+    ],
+  },
+  {
     method: 'POST',
     route: '/v1/tokens',
     roles: ['admin'],
@@ -780,6 +796,44 @@ const MATRIX: Row[] = [
     invalid: [
       () => ({ method: 'GET', url: '/v1/legal-requests/lr_nope/package' }),
       (f) => ({ method: 'GET', url: `/v1/legal-requests/${f.otherOrderId}/package` }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/transparency/requests',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/transparency/requests?country=DE&from=2026-01-01&to=2026-03-31' }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/transparency/requests?from=2026-02-30' }),
+      () => ({ method: 'GET', url: '/v1/transparency/requests?country=XX' }),
+      () => ({ method: 'GET', url: '/v1/transparency/requests?format=xml' }),
+      () => ({ method: 'GET', url: '/v1/transparency/requests?bogus=1' }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/transparency/policy',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/transparency/policy' }),
+    // No query or body: nothing to malform.
+    invalid: [],
+  },
+  {
+    method: 'GET',
+    route: '/v1/transparency/dsa',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 200,
+    valid: () => ({ method: 'GET', url: `/v1/transparency/dsa?year=${new Date().getUTCFullYear() - 1}` }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/transparency/dsa?year=abc' }),
+      () => ({ method: 'GET', url: `/v1/transparency/dsa?year=${new Date().getUTCFullYear() + 1}` }),
+      () => ({ method: 'GET', url: '/v1/transparency/dsa?year=2025&format=xml' }),
+      () => ({ method: 'GET', url: '/v1/transparency/dsa?year=2025&bogus=1' }),
     ],
   },
 ];

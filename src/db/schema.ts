@@ -206,6 +206,24 @@ export interface DecisionTable {
   reversed_at: number | null;
 }
 
+/** A statement of reasons on its way to the DSA Transparency Database (its puid is the decision id). */
+export interface DsaSubmissionTable {
+  decision_id: string;
+  /** 'pending' | 'accepted' | 'failed' */
+  status: string;
+  /** Requests that carried it. */
+  attempts: number;
+  next_attempt_at: number;
+  /** While set and in the future, one sender holds the row: nobody else sends it. */
+  lease_until: number | null;
+  /** The last batch (request) that carried it. */
+  batch_id: string | null;
+  /** Why the last attempt failed: an HTTP status, a network error, or field names and rule codes. */
+  last_error: string | null;
+  created_at: number;
+  accepted_at: number | null;
+}
+
 export interface ViolationTable {
   id: string;
   account_id: string;
@@ -466,6 +484,7 @@ export interface Database {
   reporter_stats: ReporterStatsTable;
   moderation_events: ModerationEventTable;
   decisions: DecisionTable;
+  dsa_submissions: DsaSubmissionTable;
   violations: ViolationTable;
   appeals: AppealTable;
   webhook_endpoints: WebhookEndpointTable;

@@ -14,6 +14,7 @@ import { countActiveStrikes } from '../violations/service.js';
 import { rank } from '../cases/priority.js';
 import { type ActionType, type DsaStatement, buildStatement } from './statement.js';
 import { recomputeAccountStatus, recomputeContentState } from './enforcement.js';
+import { enqueueStatement } from '../transparency/dsa-submissions.js';
 import { findOpenCase, insertOpenCase, lockedCase } from '../cases/open-case.js';
 import type { CategoryCode } from '../policy/policy.js';
 
@@ -184,6 +185,8 @@ export async function decideCase(
         reversed_at: null,
       })
       .execute();
+    // The statement joins the DSA submission outbox in the same transaction (transparency/dsa-sender.ts sends it).
+    if (statement) await enqueueStatement(tx, decisionId, now);
 
     if (c.subject_type === 'content') await recomputeContentState(tx, c.subject_id);
     if (

@@ -1,3 +1,4 @@
+import { scrubPersonalData } from '../logging.js';
 import type { Policy } from '../policy/policy.js';
 
 /**
@@ -143,6 +144,15 @@ function sourceType(sources: string[]): DsaStatement['source_type'] {
   return 'SOURCE_VOLUNTARY';
 }
 
+/** E-mail addresses, which a moderator may quote in an explanation; a statement is published. */
+const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+
+/**
+ * Fits free text (the moderator's explanation) to a field, with phone numbers, IP and
+ * e-mail addresses written out: statements are published (Transparency Database), so
+ * personal data a moderator quoted must not travel with them.
+ */
 function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+  const clean = scrubPersonalData(text).replace(EMAIL, '[e-mail]');
+  return clean.length <= limit ? clean : `${clean.slice(0, limit - 1)}…`;
 }

@@ -6,6 +6,7 @@ import { runScanJobs } from '../scanning/jobs.js';
 import { resumeApprovedOrders } from '../legal/disclosure.js';
 import { raiseDeadlineWarnings, sendUserNotices } from '../legal/jobs.js';
 import { RELAY_BATCH, relayScanJobs, startScanConsumer } from '../scanning/nats-jobs.js';
+import { DSA_BATCH_LIMIT, submitDueStatements } from '../transparency/dsa-sender.js';
 
 export interface Workers {
   stop(): Promise<void>;
@@ -90,6 +91,21 @@ export function startWorkers(ctx: Context, options: WorkerOptions = {}): Workers
         }
       },
     },
+    // Statements of reasons go to the DSA Transparency Database only where one is configured.
+    ...(ctx.config.dsaEndpoint
+      ? [
+          {
+            name: 'dsa-statements',
+            intervalMs: ctx.config.dsaSubmitIntervalMs,
+            run: async () => {
+              for (let i = 0; i < 50 && !signal.aborted; i++) {
+                const round = await submitDueStatements(ctx, { signal });
+                if (round.taken < DSA_BATCH_LIMIT) break;
+              }
+            },
+          },
+        ]
+      : []),
   ];
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<void>>();
