@@ -244,7 +244,11 @@ export function publishFigures(figures: RequestFigures, minCount: number) {
       receivedByType: cells(r.receivedByType),
       fulfilled: total(r.fulfilled, Object.values(r.fulfilledByData)),
       fulfilledByData: cells(r.fulfilledByData),
-      rejected: cell(r.rejected),
+      // Rejected = by the checks + by a reviewer: a partition, published like the other totals.
+      rejected: total(r.rejected, [
+        r.rejected - (r.rejectedByReason[REVIEWER_REJECTED] ?? 0),
+        r.rejectedByReason[REVIEWER_REJECTED] ?? 0,
+      ]),
       rejectedByReason: cells(r.rejectedByReason),
       withdrawn: cell(r.withdrawn),
       preserved: cell(r.preserved),
