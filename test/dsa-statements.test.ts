@@ -373,6 +373,22 @@ async function decidedAtTime(
   return decision.id;
 }
 
+/** Puts an e-mail address into a stored statement's facts, as a statement stored before the scrub could hold. */
+async function leakAddress(h: Harness, decisionId: string): Promise<void> {
+  const row = await h.ctx.store.db
+    .selectFrom('decisions')
+    .select('statement')
+    .where('id', '=', decisionId)
+    .executeTakeFirstOrThrow();
+  const statement = JSON.parse(row.statement as string);
+  statement.decision_facts = 'The seller asks buyers to write to dealer@example.org for prices.';
+  await h.ctx.store.db
+    .updateTable('decisions')
+    .set({ statement: JSON.stringify(statement) })
+    .where('id', '=', decisionId)
+    .execute();
+}
+
 describeEachStore('DSA statements of reasons export', (get) => {
   const made: Record<string, string> = {};
   let dismissed: string;
@@ -537,10 +553,10 @@ describeEachStore('DSA statements of reasons export', (get) => {
     const h = get();
     const when = at('2025-06-01T10:00:00Z');
     const good = await decidedAtTime(h, when);
-    // A moderator's explanation becomes the statement's facts: an address in it must not be published.
-    const leaky = await decidedAtTime(h, when + 1, {
-      explanation: 'The seller asks buyers to write to dealer@example.org for prices.',
-    });
+    // buildStatement writes out addresses a moderator quoted; a statement stored with one anyway
+    // (an older build, a bug) must still not be published.
+    const leaky = await decidedAtTime(h, when + 1);
+    await leakAddress(h, leaky);
     const broken = await decidedAtTime(h, when + 2);
     const row = await h.ctx.store.db
       .selectFrom('decisions')
@@ -685,7 +701,8 @@ describeEachStore('DSA statements of reasons submission', (get) => {
     const h = get();
     // First in the queue: one the database refuses, one we must not send at all.
     const [refused] = await removals(h, 1, `Offer of drugs for sale. ${REFUSED_MARK}`);
-    const [leaky] = await removals(h, 1, 'The seller asks buyers to write to dealer@example.org for prices.');
+    const [leaky] = await removals(h, 1);
+    await leakAddress(h, leaky as string);
     const valid = await removals(h, 128);
     const pending = await h.ctx.store.db
       .selectFrom('dsa_submissions')

@@ -29,7 +29,7 @@ export interface CliResult {
 }
 
 /** Runs `node bin/custos.js …args` to completion (killed after `timeoutMs`). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CUSTOS_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
