@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Context } from './context.js';
 import { installAuth } from './http/auth.js';
@@ -14,6 +15,8 @@ import { ingestRoutes } from './ingest/routes.js';
 import { accountRoutes } from './accounts/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { meRoute, tokenRoutes } from './identity/routes.js';
+import { sessionRoutes } from './identity/session-routes.js';
+import { userRoutes } from './identity/user-routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { caseRoutes } from './cases/routes.js';
 import { decisionRoutes } from './decisions/routes.js';
@@ -27,6 +30,7 @@ import { figureRoutes } from './transparency/figures-routes.js';
 import { transparencyRoutes } from './transparency/routes.js';
 import { transparencyPageRoutes } from './transparency/page.js';
 import { installSecurityHeaders } from './http/security-headers.js';
+import { webRoutes } from './web/routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
 
@@ -60,7 +64,9 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(rateLimit, { global: false });
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
-  installAuth(app, ctx.store.db);
+  // Parses cookies at onRequest, ahead of the auth hook that reads the sign-in cookie.
+  await app.register(cookie);
+  installAuth(app, ctx.store.db, ctx.config);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -91,7 +97,16 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
           'Trust-and-safety and lawful-disclosure back office. Errors are always {"error":{"code","message","details"}}.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (cus_…)' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API token (cus_…)' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'custos_session',
+            description:
+              "The web pages' sign-in cookie (POST /v1/session), accepted wherever a token is; requests other than GET, HEAD and OPTIONS must send the session's x-csrf-token header too.",
+          },
+        },
       },
       security: [{ bearer: [] }],
     },
@@ -104,6 +119,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(auditRoutes(ctx), { prefix: '/v1/audit' });
   await app.register(tokenRoutes(ctx), { prefix: '/v1/tokens' });
   await app.register(meRoute(), { prefix: '/v1/me' });
+  await app.register(sessionRoutes(ctx), { prefix: '/v1/session' });
+  await app.register(userRoutes(ctx), { prefix: '/v1/users' });
   await app.register(reportRoutes(ctx), { prefix: '/v1/reports' });
   await app.register(caseRoutes(ctx), { prefix: '/v1/cases' });
   await app.register(decisionRoutes(ctx), { prefix: '/v1/decisions' });
@@ -116,6 +133,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(figureRoutes(ctx), { prefix: '/v1/transparency/dsa' });
   await app.register(transparencyRoutes(ctx), { prefix: '/v1/transparency' });
   await app.register(transparencyPageRoutes(ctx));
+  await app.register(webRoutes());
   await app.ready();
   return app;
 }

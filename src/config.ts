@@ -87,6 +87,14 @@ export interface Config {
   readonly natsAckWaitMs: number;
   /** How often running scanners read the hash banks' changes (imports, disabled hashes) from the store. */
   readonly hashRefreshMs: number;
+  /**
+   * The `Secure` attribute of the sign-in cookie: `auto` (default) when the request came
+   * over TLS to this process, `always` behind a TLS-terminating proxy, `never` for
+   * plain-HTTP development only.
+   */
+  readonly cookieSecure: 'auto' | 'always' | 'never';
+  /** Sign-in attempts (POST /v1/session) accepted per client address and minute; beyond, 429. */
+  readonly signInRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +139,8 @@ const VARIABLES = [
   'CUSTOS_NATS_PREFIX',
   'CUSTOS_NATS_ACK_WAIT_MS',
   'CUSTOS_HASH_REFRESH_MS',
+  'CUSTOS_COOKIE_SECURE',
+  'CUSTOS_SIGN_IN_RATE_LIMIT',
 ] as const;
 
 /** Picks the CUSTOS_* variables out of an environment; empty strings count as unset. */
@@ -254,6 +264,16 @@ function nsfwModel(raw: RawEnv): string | undefined {
   return value;
 }
 
+const COOKIE_SECURE = ['auto', 'always', 'never'] as const;
+
+function cookieSecure(raw: RawEnv): Config['cookieSecure'] {
+  const value = (raw.CUSTOS_COOKIE_SECURE ?? 'auto').toLowerCase();
+  if (!(COOKIE_SECURE as readonly string[]).includes(value)) {
+    throw new ConfigError('CUSTOS_COOKIE_SECURE', `must be one of ${COOKIE_SECURE.join(', ')}, got "${value}"`);
+  }
+  return value as Config['cookieSecure'];
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Validates raw values and returns the frozen configuration. */
@@ -294,6 +314,8 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     natsPrefix: natsPrefix(raw),
     natsAckWaitMs: integer(raw, 'CUSTOS_NATS_ACK_WAIT_MS', 60_000, 1000, 3_600_000),
     hashRefreshMs: integer(raw, 'CUSTOS_HASH_REFRESH_MS', 2000, 10, 600_000),
+    cookieSecure: cookieSecure(raw),
+    signInRateLimitPerMinute: integer(raw, 'CUSTOS_SIGN_IN_RATE_LIMIT', 60, 1, 100_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -11,7 +11,13 @@ export const ERROR_CATALOG = {
   unknown_field: 400,
   unauthenticated: 401,
   invalid_token: 401,
+  /** Sign-in: unknown user, wrong password or wrong TOTP code (one answer for all three). */
+  invalid_credentials: 401,
+  /** Sign-in: the password was right; the role needs a TOTP code too. */
+  totp_required: 401,
   forbidden: 403,
+  /** A request authenticated by the session cookie without the session's x-csrf-token. */
+  csrf_failed: 403,
   not_found: 404,
   route_not_found: 404,
   method_not_allowed: 405,
@@ -21,6 +27,8 @@ export const ERROR_CATALOG = {
   unsupported_media_type: 415,
   validation_failed: 422,
   rate_limited: 429,
+  /** Sign-in: too many failures in a row; the account refuses sign-ins until the lock ends. */
+  account_locked: 429,
   internal_error: 500,
   store_unavailable: 503,
   not_ready: 503,

@@ -14,8 +14,11 @@ const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-forwarded-for"]',
   'headers.authorization',
+  'req.headers["x-csrf-token"]',
   'token',
   '*.token',
+  // Sign-in secrets, should a body or a result ever be logged.
+  ...['password', 'totp', 'totpSecret', 'csrfToken', 'cookieValue'].flatMap((k) => [k, `*.${k}`]),
   ...['phone', 'ip', 'phoneNumber', 'ipAddresses', 'remoteAddress'].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
 ];
 

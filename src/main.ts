@@ -28,7 +28,12 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     if (options.demo) {
       const seeded = await seedDemo(ctx);
       ctx.logger.info(
-        { accounts: seeded.accounts, tokensFile: seeded.tokensFile, seeded: seeded.seeded },
+        {
+          accounts: seeded.accounts,
+          tokensFile: seeded.tokensFile,
+          usersFile: seeded.usersFile,
+          seeded: seeded.seeded,
+        },
         'demo data ready',
       );
     }

@@ -11,6 +11,8 @@ import { decidedCase, openAppeal, openCase, openImageCase } from './helpers/case
 import { createEndpoint } from '../src/webhooks/endpoints.js';
 import { buildOrder, fileOrder, legalToken, review, seedViolator } from './helpers/legal.js';
 import type { LegalOrderInput } from '../src/legal/service.js';
+import { USER_ROLES } from '../src/identity/users.js';
+import { addUser, signInAs } from './helpers/users.js';
 
 /** Every role of SPEC.md, spelled out here so a role added in src/ must be added to the matrix too. */
 const ALL_ROLES = [
@@ -30,7 +32,7 @@ const CASE_ROLES: readonly Role[] = ['moderator', 'admin', 'restricted_reviewer'
 /** A case of a queue `role` may see: restricted reviewers see only the restricted queue. */
 const caseQueueFor = (role: Role) => (role === 'restricted_reviewer' ? 'csam' : 'spam');
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'DELETE';
 
 interface Req {
   method: Method;
@@ -59,6 +61,10 @@ interface Fixtures {
   publicJwk: Record<string, unknown>;
   /** A public RSA key: valid JWK, but no ECDH-ES key. */
   rsaJwk: Record<string, unknown>;
+  /** The session cookie (`custos_session=…`) of a signed-in user of each role people sign in with. */
+  sessions: Partial<Record<Role, string>>;
+  /** A moderator's credentials (no TOTP code needed), for sign-ins. */
+  signInUser: { username: string; password: string };
 }
 
 interface Row {
@@ -81,6 +87,8 @@ interface Row {
   invalid: ((f: Fixtures) => Req)[];
   /** For a row whose valid request changes something: after a refused request, asserts nothing did change. */
   unchanged?: (f: Fixtures, req: Req) => Promise<void>;
+  /** The route reads the sign-in session: admitted roles call it with their session cookie instead of a token. */
+  signedIn?: boolean;
 }
 
 const hoursAgo = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
@@ -237,6 +245,89 @@ const MATRIX: Row[] = [
     ok: 200,
     valid: () => ({ method: 'GET', url: '/v1/me' }),
     invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/session',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 200,
+    valid: (f) => ({ method: 'POST', url: '/v1/session', body: f.signInUser }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/session', rawBody: '{"username":' }),
+      (f) => ({ method: 'POST', url: '/v1/session', body: { ...f.signInUser, remember: true } }),
+      (f) => ({ method: 'POST', url: '/v1/session', body: { username: f.signInUser.username } }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/session',
+    roles: USER_ROLES,
+    signedIn: true,
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/session' }),
+    // No query or body: nothing to malform.
+    invalid: [],
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/session',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 204,
+    valid: () => ({ method: 'DELETE', url: '/v1/session' }),
+    invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/users',
+    roles: ['admin'],
+    ok: 201,
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/users',
+      body: { username: `matrix-${crypto.randomBytes(3).toString('hex')}`, role: 'moderator' },
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/users', rawBody: '{' }),
+      () => ({ method: 'POST', url: '/v1/users', body: { username: 'x', role: 'moderator' } }),
+      () => ({ method: 'POST', url: '/v1/users', body: { username: 'matrix-platform', role: 'platform' } }),
+      () => ({ method: 'POST', url: '/v1/users', body: { username: 'matrix-officer', role: 'authority' } }),
+      () => ({ method: 'POST', url: '/v1/users', body: { username: 'matrix-extra', role: 'moderator', admin: true } }),
+    ],
+    unchanged: async (f, req) => {
+      const username = (req.body as { username: string }).username;
+      const stored = await f.h.ctx.store.db.selectFrom('users').select('id').where('username', '=', username).execute();
+      assert.deepEqual(stored, [], 'no user was created');
+    },
+  },
+  {
+    method: 'GET',
+    route: '/v1/users',
+    roles: ['admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/users' }),
+    // No query or body: nothing to malform.
+    invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/users/:id/disable',
+    roles: ['admin'],
+    ok: 200,
+    valid: async (f) => ({ method: 'POST', url: `/v1/users/${(await addUser(f.h, 'moderator')).id}/disable` }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/users/usr_nope/disable' }),
+      () => ({ method: 'POST', url: `/v1/users/${'x'.repeat(65)}/disable` }),
+    ],
+    unchanged: async (f, req) => {
+      const stored = await f.h.ctx.store.db
+        .selectFrom('users')
+        .select('disabled_at')
+        .where('id', '=', idIn(req))
+        .executeTakeFirstOrThrow();
+      assert.equal(stored.disabled_at, null, 'the user was not disabled');
+    },
   },
   {
     method: 'POST',
@@ -942,7 +1033,10 @@ describeEachStore('access control', (get) => {
       spareAuthorityId: await addAuthority(h),
       publicJwk: (await authorityKeyPair()).publicJwk,
       rsaJwk: rsa.publicKey.export({ format: 'jwk' }) as Record<string, unknown>,
+      sessions: {},
+      signInUser: await addUser(h, 'moderator').then((u) => ({ username: u.username, password: u.password })),
     };
+    for (const role of USER_ROLES) fx.sessions[role] = (await signInAs(h, await addUser(h, role))).cookie;
 
     for (const role of ALL_ROLES) {
       const r = await issueToken(h, role);
@@ -1021,14 +1115,15 @@ describeEachStore('access control', (get) => {
         const h = get();
         const token = h.tokens[role];
         if (admitted) {
+          const auth = row.signedIn ? { headers: { cookie: fx.sessions[role] as string } } : { token };
           const req = await (row.validAs ? row.validAs(fx, role) : row.valid(fx));
-          const res = await h.call(req.method, req.url, { token, body: req.body, rawBody: req.rawBody });
+          const res = await h.call(req.method, req.url, { ...auth, body: req.body, rawBody: req.rawBody });
           assert.equal(res.statusCode, row.ok, res.body);
           if (row.route === '/v1/me') assert.equal(res.data.role, role);
           // The bad inputs really are bad: without this, "403 before validation" would prove nothing.
           for (const make of row.invalid) {
             const bad = make(fx);
-            const r = await h.call(bad.method, bad.url, { token, body: bad.body, rawBody: bad.rawBody });
+            const r = await h.call(bad.method, bad.url, { ...auth, body: bad.body, rawBody: bad.rawBody });
             assert.ok(
               [400, 404, 413, 422].includes(r.statusCode),
               `${bad.method} ${bad.url.slice(0, 80)} as ${role}: ${r.statusCode} ${r.body.slice(0, 300)}`,
@@ -1112,7 +1207,10 @@ describeEachStore('access control', (get) => {
         const res = await h.app.inject({
           method: 'HEAD',
           url: own.url,
-          headers: { authorization: `Bearer ${h.tokens[role]}` },
+          headers:
+            row.signedIn && row.roles.includes(role)
+              ? { cookie: fx.sessions[role] as string }
+              : { authorization: `Bearer ${h.tokens[role]}` },
         });
         assert.equal(res.statusCode, row.roles.includes(role) ? row.ok : 403, `HEAD ${row.route} as ${role}`);
       }

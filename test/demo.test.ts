@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { type JWK, compactDecrypt, compactVerify, createLocalJWKSet, importJWK } from 'jose';
+import { generate } from 'otplib';
 import { type CliServer, cleanEnv, startCli, waitUntilUp } from './helpers/cli-process.js';
 
 const TOKEN_ROLES: Record<string, string> = {
@@ -19,6 +20,20 @@ const TOKEN_ROLES: Record<string, string> = {
   authority: 'authority',
   authority2: 'authority',
   trusted_flagger: 'trusted_flagger',
+  restricted_reviewer: 'restricted_reviewer',
+};
+
+/** demo-users.json: one user per role people sign in with. */
+const USER_ROLES: Record<string, string> = {
+  admin: 'admin',
+  moderator: 'moderator',
+  moderator2: 'moderator',
+  legal: 'legal',
+  legal2: 'legal',
+  legal_senior: 'legal_senior',
+  auditor: 'auditor',
+  authority: 'authority',
+  authority2: 'authority',
   restricted_reviewer: 'restricted_reviewer',
 };
 
@@ -74,6 +89,7 @@ describe('custos serve --demo', () => {
   });
 
   let tokensText = '';
+  let usersText = '';
   let counts: ReturnType<typeof storeCounts> | undefined;
 
   it('seeds a few hundred accounts with sessions and writes one working token per role', async () => {
@@ -123,6 +139,38 @@ describe('custos serve --demo', () => {
     );
     assert.equal(platformDenied.status, 403, 'only legal reads personal data');
 
+    // One user per role people sign in with, next to the tokens; the legal one signs in with its TOTP.
+    const usersFile = path.join(dataDir, 'demo-users.json');
+    const pointer = await server.waitForStdout(/users, passwords and TOTP secrets: ([^\s)]+)/);
+    assert.equal(pointer[1], usersFile, 'the demo points to the users file');
+    assert.equal(fs.statSync(usersFile).mode & 0o777, 0o600, 'the users file is private');
+    usersText = fs.readFileSync(usersFile, 'utf8');
+    const users = JSON.parse(usersText) as Record<
+      string,
+      { username: string; password: string; role: string; totpSecret: string }
+    >;
+    assert.deepEqual(Object.keys(users).sort(), Object.keys(USER_ROLES).sort());
+    for (const [key, role] of Object.entries(USER_ROLES)) {
+      assert.equal(users[key]!.role, role, key);
+      assert.deepEqual(Object.keys(users[key]!).sort(), ['password', 'role', 'totpSecret', 'username']);
+    }
+    const legal = users.legal!;
+    const signIn = await fetch(`${url}/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        username: legal.username,
+        password: legal.password,
+        totp: await generate({ secret: legal.totpSecret }),
+      }),
+    });
+    const session = (await signIn.json()) as any;
+    assert.equal(signIn.status, 200, JSON.stringify(session));
+    assert.equal(session.user.role, 'legal');
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const queue = await fetch(`${url}/v1/legal-requests?status=in_review`, { headers: { cookie } });
+    assert.equal(queue.status, 200, 'the session reads the legal queue');
+
     const stopped = await server.stop('SIGTERM');
     assert.deepEqual(stopped, { code: 0, signal: null }, `SIGTERM ends it cleanly: ${server.stderr()}`);
   });
@@ -133,6 +181,7 @@ describe('custos serve --demo', () => {
     servers.push(server);
 
     assert.equal(fs.readFileSync(path.join(dataDir, 'demo-tokens.json'), 'utf8'), tokensText, 'same tokens');
+    assert.equal(fs.readFileSync(path.join(dataDir, 'demo-users.json'), 'utf8'), usersText, 'same users');
     const tokens = JSON.parse(tokensText) as Record<string, string>;
     for (const [key, role] of Object.entries(TOKEN_ROLES)) {
       const me = await getJson(`${url}/v1/me`, tokens[key]!);

@@ -8,6 +8,7 @@ import { modelCommand } from './model.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 import { transparencyCommand } from './transparency.js';
+import { userCommand } from './user.js';
 import { workerCommand } from './worker.js';
 
 const program = new Command()
@@ -19,6 +20,7 @@ program.addCommand(serveCommand());
 program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
 program.addCommand(tokenCommand());
+program.addCommand(userCommand());
 program.addCommand(authorityCommand());
 program.addCommand(auditCommand());
 program.addCommand(transparencyCommand());

@@ -12,7 +12,7 @@ function port(value: string): number {
 export function serveCommand(): Command {
   return new Command('serve')
     .description('Start the API, the web pages and the embedded workers')
-    .option('--demo', 'seed a small demo platform and write DIR/demo-tokens.json')
+    .option('--demo', 'seed a small demo platform and write DIR/demo-tokens.json and DIR/demo-users.json')
     .option('--data-dir <dir>', 'data folder (default: CUSTOS_DATA_DIR or ./data)')
     .option('--port <n>', 'port to listen on (default: CUSTOS_PORT or 8080)', port)
     .option('--host <host>', 'address to listen on (default: CUSTOS_HOST or 127.0.0.1)')
@@ -28,6 +28,9 @@ export function serveCommand(): Command {
         if (opts.demo) {
           process.stdout.write(
             `Custos demo at ${server.url}  (tokens: ${path.join(config.dataDir, 'demo-tokens.json')}, API docs: ${server.url}/docs)\n`,
+          );
+          process.stdout.write(
+            `Sign in at ${server.url}/console and ${server.url}/portal  (users, passwords and TOTP secrets: ${path.join(config.dataDir, 'demo-users.json')})\n`,
           );
         }
         let stopping = false;

@@ -8,6 +8,7 @@ import * as legalRequests from './migrations/20261128T170000_legal_requests.js';
 import * as transparency from './migrations/20261128T180000_transparency.js';
 import * as dsaSubmissions from './migrations/20261128T180100_dsa_submissions.js';
 import * as dsaFigures from './migrations/20261128T180200_dsa_figures.js';
+import * as users from './migrations/20261128T190000_users.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T180000_transparency': transparency,
   '20261128T180100_dsa_submissions': dsaSubmissions,
   '20261128T180200_dsa_figures': dsaFigures,
+  '20261128T190000_users': users,
 };
 
 /**

@@ -32,6 +32,38 @@ export interface ApiTokenTable {
   created_by: string;
 }
 
+/** A person who signs in on the web pages: staff, or an officer of an authority. */
+export interface UserTable {
+  id: string;
+  /** Lower case; unique. */
+  username: string;
+  role: string;
+  authority_id: string | null;
+  /** Argon2id, PHC string. */
+  password_hash: string;
+  /** AES-256-GCM of the base32 TOTP secret (field `users.totp`, bound to the user id). */
+  totp_secret: Buffer;
+  /** Time step of the last TOTP code accepted: a code is good once. */
+  totp_last_step: number | null;
+  /** Failed sign-ins in a row (reset by a successful one). */
+  failed_attempts: Generated<number>;
+  locked_until: number | null;
+  created_at: number;
+  created_by: string;
+  disabled_at: number | null;
+}
+
+/** A sign-in session of the web pages; the cookie value is never stored, only its SHA-256. */
+export interface WebSessionTable {
+  id: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: number;
+  /** Slides with use (idle limit), never past the absolute limit after `created_at`. */
+  expires_at: number;
+  revoked_at: number | null;
+}
+
 export interface AccountTable {
   id: string;
   /** AES-256-GCM of the E.164 number, bound to the account id. */
@@ -491,6 +523,8 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   authorities: AuthorityTable;
   api_tokens: ApiTokenTable;
+  users: UserTable;
+  web_sessions: WebSessionTable;
   accounts: AccountTable;
   sessions: SessionTable;
   preservations: PreservationTable;

@@ -10,8 +10,10 @@ import { type SessionInput, ingestSessions } from '../sessions/service.js';
 import { seedModeration } from './moderation-seed.js';
 import { type DemoAuthorityKey, demoAuthorities, seedLegal } from './legal-seed.js';
 import { mulberry32 } from '../random.js';
+import { seedDemoUsers } from './users-seed.js';
 
 export const DEMO_TOKENS_FILE = 'demo-tokens.json';
+export { DEMO_USERS_FILE } from './users-seed.js';
 export { DEMO_AUTHORITY_KEY_FILE, DEMO_AUTHORITY2_KEY_FILE } from './legal-seed.js';
 
 /**
@@ -55,6 +57,8 @@ export interface DemoSeedResult {
   accounts: number;
   sessions: number;
   tokensFile: string;
+  /** demo-users.json: username, password and TOTP secret of one user per role people sign in with. */
+  usersFile: string;
   seeded: boolean;
 }
 
@@ -62,7 +66,8 @@ export interface DemoSeedResult {
  * Seeds a small platform (300 accounts in 11 countries, a few anonymous +888
  * numbers, their sessions over the last 90 days, moderation, two authorities and
  * their legal orders in every state) through the same
- * services the API uses, and writes one token per role to demo-tokens.json.
+ * services the API uses, and writes one token per role to demo-tokens.json and the
+ * credentials of one user per role people sign in with to demo-users.json.
  * Running it again reuses what is there.
  */
 export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now()): Promise<DemoSeedResult> {
@@ -135,6 +140,7 @@ export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now(
     }
     fs.writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   }
+  const usersFile = await seedDemoUsers(ctx);
   const actorFor = async (name: string, role: Role): Promise<Actor> => {
     const row = await db
       .selectFrom('api_tokens')
@@ -171,7 +177,7 @@ export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now(
     now,
   );
   const accounts = await db.selectFrom('accounts').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return { accounts: Number(accounts.n), sessions: sessionCount, tokensFile, seeded: !already };
+  return { accounts: Number(accounts.n), sessions: sessionCount, tokensFile, usersFile, seeded: !already };
 }
 
 async function tokensStillValid(ctx: Context, file: string): Promise<boolean> {

@@ -1,0 +1,14 @@
+import type { AreaProps } from '../console/ConsoleArea.tsx';
+import { AuditPage } from './AuditPage.tsx';
+import { AuthoritiesPage } from './AuthoritiesPage.tsx';
+import { TokensPage } from './TokensPage.tsx';
+
+/**
+ * Administration and audit. Hash banks have no HTTP API (the `custos hashes`
+ * commands manage them), so the console has no page for them.
+ */
+export default function AdminArea({ page }: AreaProps) {
+  if (page === 'tokens') return <TokensPage />;
+  if (page === 'audit') return <AuditPage />;
+  return <AuthoritiesPage />;
+}
