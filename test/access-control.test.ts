@@ -191,6 +191,15 @@ const MATRIX: Row[] = [
     ],
   },
   {
+    method: 'POST',
+    route: '/v1/audit/verify',
+    roles: ['auditor', 'admin'],
+    ok: 200,
+    valid: () => ({ method: 'POST', url: '/v1/audit/verify' }),
+    // It takes no input: only a body that is not JSON is bad.
+    invalid: [() => ({ method: 'POST', url: '/v1/audit/verify', rawBody: '{"' })],
+  },
+  {
     method: 'GET',
     route: '/v1/transparency/statements',
     roles: ['auditor', 'admin'],

@@ -548,4 +548,37 @@ describeEachStore('audit trail', (get) => {
       async () => assertCliNames(await runCli(h, ['audit', 'verify']), k),
     );
   });
+
+  it('POST /v1/audit/verify answers ok on an intact chain and the bad seq after tampering, and is audited', async () => {
+    const h = get();
+    const db = h.ctx.store.db;
+    const res = await h.call('POST', '/v1/audit/verify', { token: h.tokens.auditor });
+    assert.equal(res.statusCode, 200, res.body);
+    const head = await db.selectFrom('audit_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
+    // The check is recorded after it ran: the answer covers the chain up to the entry before it.
+    const verified = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '=', Number(head.seq))
+      .executeTakeFirstOrThrow();
+    assert.equal(verified.action, 'audit.verify');
+    assert.equal(verified.actor_role, 'auditor');
+    assert.deepEqual(res.data, { ok: true, entries: Number(head.seq) - 1, headHash: verified.prev_hash });
+    assert.deepEqual(JSON.parse(verified.details), res.data);
+
+    const k = Math.floor((await lastSeq(db)) / 2);
+    await withTampering(
+      h,
+      async (tampered) => {
+        await tampered.updateTable('audit_log').set({ action: 'nothing.happened' }).where('seq', '=', k).execute();
+      },
+      async () => {
+        const broken = await h.call('POST', '/v1/audit/verify', { token: h.tokens.admin });
+        assert.equal(broken.statusCode, 200, broken.body);
+        assert.equal(broken.data.ok, false, broken.body);
+        assert.equal(broken.data.badSeq, k, broken.body);
+        assert.match(broken.data.problem, new RegExp(`\\bentry ${k}\\b`));
+      },
+    );
+  });
 });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { AUTHORITY_KINDS as SERVER_AUTHORITY_KINDS } from '../src/authorities/service.js';
 import { ACTION_TYPES } from '../src/decisions/statement.js';
 import { ROLES as SERVER_ROLES } from '../src/identity/roles.js';
+import { USER_ROLES as SERVER_USER_ROLES } from '../src/identity/users.js';
 import { REASON_CODES as SERVER_REASON_CODES } from '../src/legal/checks.js';
 import { DISCLOSABLE_DATA, ORDER_TYPES as SERVER_ORDER_TYPES } from '../src/legal/disclosure-policy.js';
 import { LEGAL_STATUSES as SERVER_LEGAL_STATUSES } from '../src/legal/service.js';
@@ -18,6 +19,7 @@ import {
   ORDER_TYPES,
   REASON_CODES,
   ROLES,
+  USER_ROLES,
   reasonText,
 } from '../web/src/lib/vocabulary.ts';
 
@@ -33,6 +35,7 @@ describe('the web app speaks the API’s codes (web/src/lib/vocabulary.ts)', () 
       [...ACTION_TYPES],
     );
     assert.deepEqual([...ROLES].sort(), [...SERVER_ROLES].sort());
+    assert.deepEqual([...USER_ROLES], [...SERVER_USER_ROLES]);
     assert.deepEqual([...AUTHORITY_KINDS], [...SERVER_AUTHORITY_KINDS]);
   });
 

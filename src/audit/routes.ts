@@ -3,7 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../context.js';
 import { DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
-import { listAudit } from './service.js';
+import { actorOf } from '../http/auth.js';
+import { type VerifyResult, appendAudit, listAudit, verifyAudit } from './service.js';
 
 const AUDITORS: readonly Role[] = ['auditor', 'admin'];
 
@@ -18,6 +19,22 @@ const Query = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const Verified = Type.Union([
+  Type.Object({
+    ok: Type.Literal(true),
+    entries: Type.Integer({ description: 'Entries checked' }),
+    headHash: Type.String({ description: "The last entry's hash" }),
+  }),
+  Type.Object({
+    ok: Type.Literal(false),
+    badSeq: Type.Integer({ description: 'The first bad entry' }),
+    problem: Type.String(),
+  }),
+]);
+
+/** How many times a failed check is repeated when the chain grew while it was walked. */
+const VERIFY_ATTEMPTS = 3;
 
 const Entry = Type.Object({
   seq: Type.Integer(),
@@ -59,6 +76,44 @@ export const auditRoutes =
         });
         const last = entries.at(-1);
         return { entries, nextAfter: entries.length === q.limit && last ? last.seq : null };
+      },
+    );
+
+    app.post(
+      '/verify',
+      {
+        config: { access: { roles: AUDITORS } },
+        schema: {
+          tags: ['audit'],
+          summary: 'Walk the hash chain and recompute every hash (as `custos audit verify`); audited',
+          description: `${rolesNote(AUDITORS)} Answers {ok: true, entries, headHash} for an intact chain, or {ok: false, badSeq, problem} naming the first missing, altered or misplaced entry. The check is recorded as \`audit.verify\` after it ran.`,
+          response: { 200: Verified, ...errors(400) },
+        },
+      },
+      async (request) => {
+        const db = ctx.store.db;
+        const headSeq = async () =>
+          Number((await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst())?.seq ?? 0);
+        // The walk takes no snapshot: entries appended meanwhile can look like a moved head. A
+        // failure is believed only when the head stood still while the chain was walked.
+        let result: VerifyResult;
+        for (let attempt = 1; ; attempt++) {
+          const before = await headSeq();
+          result = await verifyAudit(db);
+          if (result.ok || attempt >= VERIFY_ATTEMPTS || (await headSeq()) === before) break;
+        }
+        const answer = result.ok
+          ? { ok: true as const, entries: result.entries, headHash: result.headHash }
+          : { ok: false as const, badSeq: result.badSeq, problem: result.problem };
+        await db.transaction().execute((tx) =>
+          appendAudit(tx, actorOf(request), {
+            action: 'audit.verify',
+            details: result.ok
+              ? { ok: true, entries: result.entries, headHash: result.headHash }
+              : { ok: false, entries: result.entries, badSeq: result.badSeq, problem: result.problem },
+          }),
+        );
+        return answer;
       },
     );
   };

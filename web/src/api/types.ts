@@ -276,6 +276,28 @@ export interface TokenInfo {
   revokedAt: string | null;
 }
 
+/** A person who signs in (GET /v1/users); never their password or TOTP secret. */
+export interface UserInfo {
+  id: string;
+  username: string;
+  role: string;
+  authorityId: string | null;
+  createdAt: string;
+  disabledAt: string | null;
+  lockedUntil: string | null;
+}
+
+/** POST /v1/users: the new user with the generated password and TOTP secret, shown once. */
+export interface CreatedUserInfo {
+  id: string;
+  username: string;
+  role: string;
+  authorityId: string | null;
+  password: string;
+  totpSecret: string;
+  totpUri: string;
+}
+
 export interface AuditEntry {
   seq: number;
   at: string;

@@ -181,6 +181,17 @@ export const ROLES = [
   'restricted_reviewer',
 ] as const;
 
+/** Roles people sign in with (users); the others are held by machines and organisations as API tokens. */
+export const USER_ROLES = [
+  'admin',
+  'moderator',
+  'legal',
+  'legal_senior',
+  'auditor',
+  'authority',
+  'restricted_reviewer',
+] as const;
+
 /** Roles that work in the console; `authority` uses the portal; the others use the API only. */
 export const CONSOLE_ROLES = ['admin', 'moderator', 'legal', 'legal_senior', 'auditor', 'restricted_reviewer'];
 

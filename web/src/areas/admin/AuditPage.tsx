@@ -10,9 +10,12 @@ import { setSearch, useLocation } from '../../router.tsx';
 
 const PAGE = 200;
 
+/** What POST /v1/audit/verify answers. */
+type Verification = { ok: true; entries: number; headHash: string } | { ok: false; badSeq: number; problem: string };
+
 /**
- * The hash-chained audit log, oldest first, a page at a time. Verifying the
- * chain has no HTTP route yet: `custos audit verify` does it on the server.
+ * The hash-chained audit log, oldest first, a page at a time, and a button that
+ * verifies the whole chain on the server (as `custos audit verify` does).
  */
 export function AuditPage() {
   const search = useLocation().search;
@@ -21,6 +24,8 @@ export function AuditPage() {
   const [more, setMore] = useState<AuditEntry[]>([]);
   const [next, setNext] = useState<number | null | undefined>(undefined);
   const [error, setError] = useState('');
+  const [verifying, setVerifying] = useState(false);
+  const [verification, setVerification] = useState<Verification | null>(null);
   const first = useResource(`${from}|${to}`, async (signal) => {
     setMore([]);
     setNext(undefined);
@@ -49,6 +54,19 @@ export function AuditPage() {
     }
   };
 
+  const verify = async () => {
+    setVerifying(true);
+    setVerification(null);
+    setError('');
+    try {
+      setVerification(await api<Verification>('POST', '/v1/audit/verify'));
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setVerifying(false);
+    }
+  };
+
   const filter = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const data = new FormData(event.currentTarget);
@@ -63,11 +81,25 @@ export function AuditPage() {
       title="Audit log"
       lead={
         <>
-          Every access to personal data and every decision, oldest first; each entry commits to the one before. To
-          verify the chain, run <code>custos audit verify</code> on the server (there is no HTTP route for it yet).
+          Every access to personal data and every decision, oldest first; each entry commits to the one before.
+          Verifying recomputes every hash on the server, as <code>custos audit verify</code> does, and is itself
+          recorded.
         </>
       }
+      actions={
+        <button type="button" onClick={() => void verify()} disabled={verifying}>
+          {verifying ? 'Verifying…' : 'Verify the chain'}
+        </button>
+      }
     >
+      <StatusLine>
+        {verification?.ok
+          ? `The chain is intact: ${verification.entries} entries, last hash ${verification.headHash.slice(0, 16)}….`
+          : ''}
+      </StatusLine>
+      {verification && !verification.ok ? (
+        <ErrorBox title={`The chain is broken at entry ${verification.badSeq}`} messages={[verification.problem]} />
+      ) : null}
       <form className="filters" onSubmit={filter} aria-label="Filter the audit log" key={`${from}|${to}`}>
         <TextField
           pointer="/from"

@@ -26,6 +26,7 @@ export type ConsolePage =
   | 'policy'
   | 'authorities'
   | 'tokens'
+  | 'users'
   | 'audit';
 
 interface ConsoleRoute {
@@ -46,6 +47,7 @@ const ROUTES: readonly ConsoleRoute[] = [
   { pattern: '/console/policy', page: 'policy', area: 'legal', roles: LEGAL, nav: 'Disclosure policy' },
   { pattern: '/console/authorities', page: 'authorities', area: 'admin', roles: ['admin'], nav: 'Authorities' },
   { pattern: '/console/tokens', page: 'tokens', area: 'admin', roles: ['admin'], nav: 'Tokens' },
+  { pattern: '/console/users', page: 'users', area: 'admin', roles: ['admin'], nav: 'Users' },
   { pattern: '/console/audit', page: 'audit', area: 'admin', roles: ['admin', 'auditor'], nav: 'Audit log' },
 ];
 
