@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
+import type { Kysely } from 'kysely';
 import type { Actor } from '../src/audit/actor.js';
+import { fillRequestFigures } from '../src/db/migrations/20261129T000000_request_figures.js';
 import { DISCLOSURE_POLICY_DIR, loadDisclosurePolicy } from '../src/legal/disclosure-policy.js';
 import { extendPreservation, reviewLegalRequest, withdrawLegalRequest } from '../src/legal/review.js';
 import { type LegalOrderInput, submitLegalRequest } from '../src/legal/service.js';
@@ -819,6 +821,44 @@ describeEachStore(
         [...direct.rows.values()].some((r) => r.accountsAffected < r.fulfilled),
         'some account had its data disclosed twice to one country: counted once',
       );
+    });
+
+    it('labels the events recorded before the figures were (the migration fills them in alike)', async () => {
+      const h = get();
+      const db = h.ctx.store.db;
+      const range = { from: Date.UTC(2000, 0, 1), to: world.now + 86_400_000 };
+      const before = await computeRequestFigures(db, range);
+      const labelled = await db.selectFrom('legal_events').select(['id', 'country', 'label']).orderBy('id').execute();
+      const accounts = await db
+        .selectFrom('legal_disclosed_accounts')
+        .selectAll()
+        .orderBy('request_id')
+        .orderBy('account_id')
+        .execute();
+      assert.ok(
+        labelled.some((e) => e.label?.includes(',')),
+        'an order rejected for two reasons',
+      );
+      assert.ok(accounts.length > 0);
+      await db.updateTable('legal_events').set({ country: null, label: null }).execute();
+      await db.deleteFrom('legal_disclosed_accounts').execute();
+      const wiped = await computeRequestFigures(db, range);
+      assert.equal(wiped.rows.length, 0, 'without labels nothing is counted');
+      await fillRequestFigures(db as unknown as Kysely<any>);
+      assert.deepEqual(
+        await db.selectFrom('legal_events').select(['id', 'country', 'label']).orderBy('id').execute(),
+        labelled,
+      );
+      assert.deepEqual(
+        await db
+          .selectFrom('legal_disclosed_accounts')
+          .selectAll()
+          .orderBy('request_id')
+          .orderBy('account_id')
+          .execute(),
+        accounts,
+      );
+      assert.deepEqual(await computeRequestFigures(db, range), before);
     });
 
     it('counts an order preserved and later consumed or withdrawn as preserved too', async () => {

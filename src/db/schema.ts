@@ -464,6 +464,18 @@ export interface LegalEventTable {
   type: string;
   status: string;
   details: string;
+  /** The filing authority's country, for the request figures. */
+  country: string | null;
+  /** What the figures group a counted event by (legal/events.ts); null for the others. */
+  label: string | null;
+}
+
+/** The accounts each disclosure disclosed, by the authority's country and the time of disclosure. */
+export interface LegalDisclosedAccountTable {
+  request_id: string;
+  account_id: string;
+  country: string;
+  at: number;
 }
 
 export interface DisclosurePackageTable {
@@ -503,6 +515,7 @@ export interface Database {
   legal_checks: LegalCheckTable;
   legal_reviews: LegalReviewTable;
   legal_events: LegalEventTable;
+  legal_disclosed_accounts: LegalDisclosedAccountTable;
   disclosure_packages: DisclosurePackageTable;
   signing_keys: SigningKeyTable;
   hash_banks: HashBankTable;

@@ -9,8 +9,9 @@ import { countryName } from '../geo/countries.js';
  *
  * Everything is counted from the legal event log (`legal_events`): an order is
  * counted in the quarter of the event, in the country of the authority that filed it.
- * Each figure is one grouped query per quarter over the `(type, at)` index, so a
- * report never loads the orders themselves.
+ * Each event carries that country and what it is counted by (legal/events.ts), so a
+ * quarter is one grouped pass over the covering `legal_events_figures` index, plus
+ * one over the accounts each disclosure disclosed; a report never loads the orders.
  */
 
 /** Reasons that mean "refused for human-rights reasons": published on their own. */
@@ -94,6 +95,9 @@ function emptyRow(country: string, quarter: string): CountryQuarter {
   };
 }
 
+/** The event types the figures count; each carries its country and label (legal/events.ts). */
+const COUNTED = ['received', 'withdrawn', 'preserved', 'disclosed', 'checks.rejected', 'review.reject'];
+
 /** Exact figures (nothing suppressed): for the operator, the CLI, and the published view's input. */
 export async function computeRequestFigures(db: Db, query: RequestFiguresQuery): Promise<RequestFigures> {
   const rows = new Map<string, CountryQuarter>();
@@ -106,101 +110,71 @@ export async function computeRequestFigures(db: Db, query: RequestFiguresQuery):
     }
     return r;
   };
+  const add = (o: Record<string, number>, key: string, n: number) => {
+    o[key] = (o[key] ?? 0) + n;
+  };
   const humanRights: Record<string, number> = {};
+  const hrCodes = new Set<string>(HUMAN_RIGHTS_REASONS);
   for (const q of quartersOf(query.from, query.to)) {
-    const events = (types: string[]) => {
-      let b = db
-        .selectFrom('legal_events as e')
-        .innerJoin('legal_requests as r', 'r.id', 'e.request_id')
-        .innerJoin('authorities as a', 'a.id', 'r.authority_id')
-        .where('e.type', 'in', types)
-        .where('e.at', '>=', q.from)
-        .where('e.at', '<', q.to);
-      if (query.country) b = b.where('a.country', '=', query.country);
-      return b;
-    };
-    const [received, outcomes, fulfilled, checkReasons, reviewerRejects, affected] = await Promise.all([
-      events(['received'])
-        .select(['a.country', 'r.type', sql<number>`count(*)`.as('n')])
-        .groupBy(['a.country', 'r.type'])
-        .execute(),
-      events(['withdrawn', 'preserved'])
-        .select(['a.country', 'e.type', sql<number>`count(*)`.as('n')])
-        .groupBy(['a.country', 'e.type'])
-        .execute(),
-      events(['disclosed'])
-        .select(['a.country', 'r.data_categories', sql<number>`count(*)`.as('n')])
-        .groupBy(['a.country', 'r.data_categories'])
-        .execute(),
-      // Orders rejected by the automatic checks, per failed check's reason code.
-      events(['checks.rejected'])
-        .innerJoin('legal_checks as c', (j) => j.onRef('c.request_id', '=', 'e.request_id').on('c.result', '=', 'fail'))
-        .select(['a.country', 'c.code', sql<number>`count(distinct e.request_id)`.as('n')])
-        .groupBy(['a.country', 'c.code'])
-        .execute(),
-      events(['review.reject'])
-        .where('e.status', '=', 'rejected')
-        .select(['a.country', sql<number>`count(*)`.as('n')])
-        .groupBy(['a.country'])
-        .execute(),
-      events(['disclosed'])
-        .innerJoin('legal_targets as t', (j) =>
-          j.onRef('t.request_id', '=', 'e.request_id').on('t.status', '=', 'included'),
-        )
-        .select(['a.country', sql<number>`count(distinct t.account_id)`.as('n')])
-        .groupBy(['a.country'])
-        .execute(),
-    ]);
-    const rejectedOrders = await events(['checks.rejected'])
-      .select(['a.country', sql<number>`count(*)`.as('n')])
-      .groupBy(['a.country'])
-      .execute();
-    for (const x of received) {
-      const r = row(x.country, q.quarter);
-      r.received += Number(x.n);
-      r.receivedByType[x.type] = (r.receivedByType[x.type] ?? 0) + Number(x.n);
+    // One pass over the quarter's counted events, grouped by what each was labelled with
+    // when it happened: a few hundred groups, however many orders.
+    let events = db
+      .selectFrom('legal_events')
+      .select(['type', 'country', 'status', 'label', sql<number>`count(*)`.as('n')])
+      .where('type', 'in', COUNTED)
+      .where('at', '>=', q.from)
+      .where('at', '<', q.to)
+      .groupBy(['type', 'country', 'status', 'label']);
+    let accounts = db
+      .selectFrom('legal_disclosed_accounts')
+      .select(['country', sql<number>`count(distinct account_id)`.as('n')])
+      .where('at', '>=', q.from)
+      .where('at', '<', q.to)
+      .groupBy('country');
+    if (query.country) {
+      events = events.where('country', '=', query.country);
+      accounts = accounts.where('country', '=', query.country);
     }
-    for (const x of outcomes) {
-      const r = row(x.country, q.quarter);
-      if (x.type === 'withdrawn') r.withdrawn += Number(x.n);
-      else r.preserved += Number(x.n);
-    }
-    for (const x of fulfilled) {
-      const r = row(x.country, q.quarter);
-      const data = JSON.parse(x.data_categories) as string[];
-      const n = Number(x.n);
-      r.fulfilled += n;
-      if (data.includes('ip_addresses') && data.includes('phone_number')) r.fulfilledByData.both += n;
-      else if (data.includes('ip_addresses')) r.fulfilledByData.ip_addresses += n;
-      else r.fulfilledByData.phone_number += n;
-    }
-    for (const x of rejectedOrders) row(x.country, q.quarter).rejected += Number(x.n);
-    for (const x of checkReasons) {
-      if (!x.code) continue;
-      const r = row(x.country, q.quarter);
-      r.rejectedByReason[x.code] = (r.rejectedByReason[x.code] ?? 0) + Number(x.n);
-    }
-    for (const x of reviewerRejects) {
-      const r = row(x.country, q.quarter);
-      r.rejected += Number(x.n);
-      r.rejectedByReason[REVIEWER_REJECTED] = (r.rejectedByReason[REVIEWER_REJECTED] ?? 0) + Number(x.n);
+    const [groups, affected] = await Promise.all([events.execute(), accounts.execute()]);
+    for (const g of groups) {
+      if (g.country === null) continue;
+      const r = row(g.country, q.quarter);
+      const n = Number(g.n);
+      switch (g.type) {
+        case 'received':
+          r.received += n;
+          add(r.receivedByType, g.label ?? 'unknown', n);
+          break;
+        case 'withdrawn':
+          r.withdrawn += n;
+          break;
+        case 'preserved':
+          r.preserved += n;
+          break;
+        case 'disclosed':
+          r.fulfilled += n;
+          r.fulfilledByData[(g.label ?? 'ip_addresses') as keyof CountryQuarter['fulfilledByData']] += n;
+          break;
+        case 'checks.rejected': {
+          // The label lists the order's failed reason codes once each: an order rejected
+          // for two reasons counts under both, and once as a human-rights refusal.
+          r.rejected += n;
+          const codes = g.label ? g.label.split(',') : [];
+          for (const code of codes) add(r.rejectedByReason, code, n);
+          if (codes.some((c) => hrCodes.has(c))) {
+            r.refusedHumanRights += n;
+            add(humanRights, g.country, n);
+          }
+          break;
+        }
+        case 'review.reject':
+          if (g.status !== 'rejected') break;
+          r.rejected += n;
+          add(r.rejectedByReason, REVIEWER_REJECTED, n);
+          break;
+      }
     }
     for (const x of affected) row(x.country, q.quarter).accountsAffected += Number(x.n);
-    // Human-rights refusals: orders (not reasons) rejected for a refused country or offence.
-    const hr = await events(['checks.rejected'])
-      .innerJoin('legal_checks as c', (j) =>
-        j
-          .onRef('c.request_id', '=', 'e.request_id')
-          .on('c.result', '=', 'fail')
-          .on('c.code', 'in', [...HUMAN_RIGHTS_REASONS]),
-      )
-      .select(['a.country', sql<number>`count(distinct e.request_id)`.as('n')])
-      .groupBy(['a.country'])
-      .execute();
-    for (const x of hr) {
-      humanRights[x.country] = (humanRights[x.country] ?? 0) + Number(x.n);
-      row(x.country, q.quarter).refusedHumanRights += Number(x.n);
-    }
   }
   const sorted = [...rows.values()].sort(
     (a, b) => a.quarter.localeCompare(b.quarter) || a.country.localeCompare(b.country),
