@@ -53,8 +53,8 @@ export class Featurizer {
   readonly normalizer = new TextNormalizer();
   /** Bucket of each extracted feature; valid up to the count returned by {@link extract}. */
   readonly buckets: Int32Array;
-  /** ±1 sign of each extracted feature. */
-  readonly signs: Float32Array;
+  /** ±1 sign of each extracted feature (integers: no int-to-float conversion per feature). */
+  readonly signs: Int32Array;
   private readonly shift: number;
 
   constructor(readonly config: FeatureConfig = DEFAULT_FEATURE_CONFIG) {
@@ -72,7 +72,7 @@ export class Featurizer {
     // one bigram per two positions (a token and its separating space).
     const capacity = (MAX_NORMALISED_CHARS + 2) * (config.charMax - config.charMin + 2);
     this.buckets = new Int32Array(capacity);
-    this.signs = new Float32Array(capacity);
+    this.signs = new Int32Array(capacity);
   }
 
   /** Extracts the hashed features of `text`; returns how many were written. */
@@ -95,7 +95,7 @@ export class Featurizer {
         if (j - i + 1 >= charMin) {
           const m = fmix32(h);
           buckets[n] = m >>> shift;
-          signs[n] = (m & 1) === 1 ? 1 : -1;
+          signs[n] = ((m & 1) << 1) - 1;
           n++;
         }
       }
@@ -115,12 +115,12 @@ export class Featurizer {
       if (!inWord) continue;
       const m = fmix32(h);
       buckets[n] = m >>> shift;
-      signs[n] = (m & 1) === 1 ? 1 : -1;
+      signs[n] = ((m & 1) << 1) - 1;
       n++;
       if (hasPrev) {
         const b = fmix32(Math.imul(prev ^ BIGRAM_SEED, FNV_PRIME) ^ h);
         buckets[n] = b >>> shift;
-        signs[n] = (b & 1) === 1 ? 1 : -1;
+        signs[n] = ((b & 1) << 1) - 1;
         n++;
       }
       prev = h;

@@ -4,7 +4,9 @@
  *
  * Output is not a string but UTF-16 code units written into a caller-owned buffer: tokens
  * separated by exactly one space, with a space at both ends. Nothing is allocated per call
- * for ASCII input; non-ASCII input costs one `normalize('NFKD')`.
+ * for ASCII input, nor for other text that NFKD would leave as it is (most Cyrillic, Arabic
+ * and Persian text, emoji; checked per character against a table); any other costs one
+ * `normalize('NFKD')`.
  *
  * What it does, in order:
  * - truncates the input to {@link MAX_INPUT_CHARS} UTF-16 code units (bounded work for
@@ -151,6 +153,64 @@ function isAscii(text: string, end: number): boolean {
   return true;
 }
 
+/** NFKD leaves the character alone and it is a starter (canonical combining class 0). */
+const NFKD_STARTER = 1;
+/** NFKD leaves the character alone but it is (or may be) a non-starter: canonical ordering may move it. */
+const NFKD_MARK = 2;
+/** Per code point: 0 not yet known, else 1 + its kind (see {@link nfkdKind}). */
+const NFKD_KIND = new Uint8Array(0x110000);
+/** A mark of canonical combining class 240, the highest: any other non-starter placed after it moves before it. */
+const CCC_240 = '\u0345';
+
+/**
+ * How NFKD treats one code point: 0 when it decomposes it, else {@link NFKD_STARTER}
+ * or {@link NFKD_MARK}. Asked of ICU once per code point, then remembered. A
+ * non-starter is found by the reordering itself (it moves before U+0345), and every
+ * mark counts as one as well, to be safe.
+ */
+function nfkdKind(cp: number): number {
+  const known = NFKD_KIND[cp]!;
+  if (known !== 0) return known - 1;
+  const ch = String.fromCodePoint(cp);
+  let kind = 0;
+  if (ch.normalize('NFKD') === ch) {
+    const moved = (CCC_240 + ch).normalize('NFKD') !== CCC_240 + ch;
+    kind = moved || /\p{M}/u.test(ch) ? NFKD_MARK : NFKD_STARTER;
+  }
+  NFKD_KIND[cp] = kind + 1;
+  return kind;
+}
+
+/**
+ * True when `text.normalize('NFKD')` would return its first `end` code units
+ * unchanged: every character is one NFKD keeps, and no two non-starters stand side
+ * by side (canonical ordering could swap them). Most Cyrillic, Arabic or Persian text
+ * and emoji are, and this check costs a fraction of the normalisation it saves. A
+ * lone surrogate says no (the caller then normalises, as before).
+ */
+function isNfkdStable(text: string, end: number): boolean {
+  let prevMark = false;
+  for (let i = 0; i < end; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp < 0x80) {
+      prevMark = false;
+      continue;
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      const lo = i + 1 < end ? text.charCodeAt(i + 1) : 0;
+      if (cp > 0xdbff || lo < 0xdc00 || lo > 0xdfff) return false;
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+      i++;
+    }
+    const kind = nfkdKind(cp);
+    if (kind === 0) return false;
+    const mark = kind === NFKD_MARK;
+    if (mark && prevMark) return false;
+    prevMark = mark;
+  }
+  return true;
+}
+
 function isLatin(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0xdf && c <= 0x24f);
 }
@@ -182,7 +242,7 @@ export class TextNormalizer {
       const last = source.charCodeAt(end - 1);
       if (last >= 0xd800 && last <= 0xdbff) end--;
     }
-    if (!isAscii(source, end)) {
+    if (!isAscii(source, end) && !isNfkdStable(source, end)) {
       source = (end < source.length ? source.slice(0, end) : source).normalize('NFKD');
       end = Math.min(source.length, MAX_NORMALISED_CHARS);
     }

@@ -530,6 +530,7 @@ class HitCollector {
   }
 
   hits(): RuleHit[] {
+    if (this.byKey.size === 0) return []; // most messages: nothing to sort or copy
     return [...this.byKey.values()]
       .map((v) => v.hit)
       .sort((a, b) => a.start - b.start || a.order - b.order)
