@@ -23,6 +23,7 @@ import { decisionRoutes } from './decisions/routes.js';
 import { appealRoutes } from './appeals/routes.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { authorityRoutes } from './authorities/routes.js';
+import { hashBankRoutes } from './hashes/routes.js';
 import { legalRoutes } from './legal/routes.js';
 import { signingKeysRoute } from './legal/well-known.js';
 import { statementRoutes } from './transparency/statements-routes.js';
@@ -127,6 +128,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(appealRoutes(ctx), { prefix: '/v1/appeals' });
   await app.register(webhookRoutes(ctx), { prefix: '/v1/webhooks' });
   await app.register(authorityRoutes(ctx), { prefix: '/v1/authorities' });
+  await app.register(hashBankRoutes(ctx), { prefix: '/v1/hash-banks' });
   await app.register(legalRoutes(ctx), { prefix: '/v1/legal-requests' });
   await app.register(signingKeysRoute(ctx));
   await app.register(statementRoutes(ctx), { prefix: '/v1/transparency/statements' });

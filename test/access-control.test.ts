@@ -9,6 +9,7 @@ import { type Harness, authorityKeyPair, describeEachStore } from './helpers/har
 import { addAuthority, expiredToken, issueToken, revokedToken, setAuthorityStatus } from './helpers/identity.js';
 import { decidedCase, openAppeal, openCase, openImageCase } from './helpers/case-fixtures.js';
 import { createEndpoint } from '../src/webhooks/endpoints.js';
+import { addHashes, createBank } from '../src/hashes/banks.js';
 import { buildOrder, fileOrder, legalToken, review, seedViolator } from './helpers/legal.js';
 import type { LegalOrderInput } from '../src/legal/service.js';
 import { USER_ROLES } from '../src/identity/users.js';
@@ -120,6 +121,26 @@ async function storedAuthorityStatus(f: Fixtures, id: string): Promise<string> {
 }
 
 const reason = { reason: 'access-control matrix' };
+
+/** A fresh hash bank (one per call: the rows run once per role) with one PDQ hash in it. */
+async function newBank(f: Fixtures): Promise<{ name: string; pdq: string }> {
+  const name = `matrix-${crypto.randomBytes(4).toString('hex')}`;
+  const pdq = crypto.randomBytes(32).toString('hex');
+  await createBank(f.h.ctx.store.db, { id: 'test', role: 'system' }, name, { category: 'spam' });
+  await addHashes(f.h.ctx.store.db, { id: 'test', role: 'system' }, name, [{ kind: 'pdq', value: pdq }]);
+  return { name, pdq };
+}
+
+async function bankHashCount(f: Fixtures, name: string): Promise<number> {
+  const rows = await f.h.ctx.store.db
+    .selectFrom('bank_hashes')
+    .innerJoin('hash_banks', 'hash_banks.id', 'bank_hashes.bank_id')
+    .select('bank_hashes.id')
+    .where('hash_banks.name', '=', name)
+    .where('bank_hashes.enabled', '=', 1)
+    .execute();
+  return rows.length;
+}
 
 /** The route × role matrix. A route the app serves without a row here fails the coverage test. */
 const MATRIX: Row[] = [
@@ -739,6 +760,82 @@ const MATRIX: Row[] = [
       const name = (req.body as { name: string }).name;
       const stored = await f.h.ctx.store.db.selectFrom('api_tokens').select('id').where('name', '=', name).execute();
       assert.deepEqual(stored, [], 'no token was created');
+    },
+  },
+  {
+    method: 'GET',
+    route: '/v1/hash-banks',
+    roles: ['admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/hash-banks' }),
+    invalid: [],
+  },
+  {
+    method: 'POST',
+    route: '/v1/hash-banks',
+    roles: ['admin'],
+    ok: 201,
+    valid: () => ({
+      method: 'POST',
+      url: '/v1/hash-banks',
+      body: { name: `matrix-${crypto.randomBytes(4).toString('hex')}`, category: 'spam' },
+    }),
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/hash-banks', rawBody: '{"name":' }),
+      () => ({ method: 'POST', url: '/v1/hash-banks', body: { name: 'Bad Name', category: 'spam' } }),
+      () => ({ method: 'POST', url: '/v1/hash-banks', body: { name: 'matrix-bad', category: 'gossip' } }),
+      () => ({ method: 'POST', url: '/v1/hash-banks', body: { name: 'matrix-bad', category: 'spam', threshold: 99 } }),
+      () => ({ method: 'POST', url: '/v1/hash-banks', body: { name: 'matrix-bad', category: 'spam', enabled: 1 } }),
+    ],
+    unchanged: async (f, req) => {
+      const name = (req.body as { name: string }).name;
+      const stored = await f.h.ctx.store.db.selectFrom('hash_banks').select('id').where('name', '=', name).execute();
+      assert.deepEqual(stored, [], 'no bank was created');
+    },
+  },
+  {
+    method: 'POST',
+    route: '/v1/hash-banks/:name/hashes',
+    roles: ['admin'],
+    ok: 200,
+    valid: async (f) => ({
+      method: 'POST',
+      url: `/v1/hash-banks/${(await newBank(f)).name}/hashes`,
+      body: { hashes: [{ kind: 'md5', value: crypto.randomBytes(16).toString('hex') }] },
+    }),
+    invalid: [
+      () => ({
+        method: 'POST',
+        url: '/v1/hash-banks/matrix-nope/hashes',
+        body: { hashes: [{ kind: 'md5', value: 'ab'.repeat(16) }] },
+      }),
+      () => ({
+        method: 'POST',
+        url: '/v1/hash-banks/matrix-nope/hashes',
+        body: { hashes: [{ kind: 'pdq', value: 'xyz' }] },
+      }),
+      () => ({ method: 'POST', url: '/v1/hash-banks/matrix-nope/hashes', body: { hashes: [] } }),
+    ],
+    unchanged: async (f, req) => {
+      assert.equal(await bankHashCount(f, req.url.split('/')[3] as string), 1, 'no hash was added');
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/hash-banks/:name/hashes/:kind/:value',
+    roles: ['admin'],
+    ok: 204,
+    valid: async (f) => {
+      const bank = await newBank(f);
+      return { method: 'DELETE', url: `/v1/hash-banks/${bank.name}/hashes/pdq/${bank.pdq}` };
+    },
+    invalid: [
+      () => ({ method: 'DELETE', url: `/v1/hash-banks/matrix-nope/hashes/pdq/${'ab'.repeat(32)}` }),
+      () => ({ method: 'DELETE', url: '/v1/hash-banks/matrix-nope/hashes/pdq/xyz' }),
+      () => ({ method: 'DELETE', url: `/v1/hash-banks/matrix-nope/hashes/crc32/${'ab'.repeat(4)}` }),
+    ],
+    unchanged: async (f, req) => {
+      assert.equal(await bankHashCount(f, req.url.split('/')[3] as string), 1, 'the hash is still enabled');
     },
   },
   {

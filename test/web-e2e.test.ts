@@ -105,7 +105,13 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
         true,
         'the code field takes focus',
       );
-      await code.fill(await users!.totpCode(admin.totpSecret));
+      // A wrong code (the right one with its last digit changed) is refused, and nobody is signed in.
+      const right = await users!.totpCode(admin.totpSecret);
+      await code.fill(`${right.slice(0, -1)}${(Number(right.at(-1)) + 1) % 10}`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('The username, password or code is wrong.').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'not signed in');
+      await code.fill(right);
       await page.getByRole('button', { name: 'Sign in' }).click();
 
       await page.getByRole('heading', { name: 'Moderation queue' }).waitFor();
@@ -124,6 +130,64 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
       await page.reload();
       await page.getByRole('heading', { name: 'Sign in to the console' }).waitFor();
       await assertClean(w, 'sign-in');
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('an admin creates a hash bank and adds hashes on its page; a write without the CSRF header is refused', async (t) => {
+    if (skip) return t.skip(skip);
+    const admin = await users!.addUser(h!, 'admin');
+    const w = await watchedPage(browser!, served!.base, {
+      // The bad line is sent on purpose, for its 422; the header-less write, for its 403.
+      expectStatus: (status, url) =>
+        expected(status, url) || ((status === 422 || status === 403) && url.includes('/v1/hash-banks')),
+    });
+    const { page } = w;
+    try {
+      await page.goto(`${served!.base}/console`);
+      await signInThroughPage(page, admin, () => users!.totpCode(admin.totpSecret));
+      const nav = page.getByRole('navigation', { name: 'Console sections' });
+      await nav.getByRole('link', { name: 'Hash banks' }).click();
+      await page.getByRole('heading', { name: 'Hash banks', exact: true }).waitFor();
+      await page.getByLabel('Name', { exact: true }).fill('e2e-bank');
+      await page.getByLabel('Category').selectOption('spam');
+      await page.getByRole('button', { name: 'Create bank' }).click();
+      await page.getByText('Hash bank “e2e-bank” created.').waitFor();
+      await page.getByRole('cell', { name: /^e2e-bank/ }).waitFor();
+
+      const good = 'ab'.repeat(32);
+      const hashes = page.getByLabel('Hashes, one a line');
+      await hashes.fill(`${good}\nnot-a-hash`);
+      await page.getByRole('button', { name: 'Add hashes' }).click();
+      await page.getByText("Line 2: Not hexadecimal: 'not-a-hash'.").waitFor();
+      assert.equal(await hashes.getAttribute('aria-invalid'), 'true');
+      await assertAccessible(page, 'hash banks');
+      await hashes.fill(good);
+      await page.getByRole('button', { name: 'Add hashes' }).click();
+      await page.getByText('1 hash added to “e2e-bank”.').waitFor();
+
+      // The page's own session cookie goes along, but without the x-csrf-token header the write is refused.
+      const refused = await page.evaluate(async () => {
+        const res = await fetch('/v1/hash-banks', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'csrf-less', category: 'spam' }),
+        });
+        const body = (await res.json()) as { error?: { code?: string } };
+        return { status: res.status, code: body.error?.code };
+      });
+      assert.deepEqual(refused, { status: 403, code: 'csrf_failed' });
+      const banks = await h!.call('GET', '/v1/hash-banks', { token: h!.tokens.admin });
+      assert.deepEqual(
+        banks.data.banks.map((b: { name: string; hashes: number }) => [b.name, b.hashes]),
+        [['e2e-bank', 1]],
+      );
+
+      await nav.getByRole('link', { name: 'Policy history' }).click();
+      await page.getByRole('heading', { name: 'Policy history' }).waitFor();
+      await assertAccessible(page, 'policy history');
+      await assertClean(w, 'hash banks');
     } finally {
       await w.context.close();
     }

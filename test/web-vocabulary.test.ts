@@ -9,13 +9,18 @@ import { REASON_CODES as SERVER_REASON_CODES } from '../src/legal/checks.js';
 import { DISCLOSABLE_DATA, ORDER_TYPES as SERVER_ORDER_TYPES } from '../src/legal/disclosure-policy.js';
 import { LEGAL_STATUSES as SERVER_LEGAL_STATUSES } from '../src/legal/service.js';
 import { CATEGORY_CODES as SERVER_CATEGORY_CODES } from '../src/policy/policy.js';
+import * as banks from '../src/hashes/banks.js';
 import {
   ACTIONS,
   AUTHORITY_KINDS,
+  BANK_ACTIONS,
   CATEGORY_CODES,
   CHECK_LABELS,
   DATA_CATEGORIES,
+  DEFAULT_PDQ_THRESHOLD,
+  HASH_KINDS,
   LEGAL_STATUSES,
+  MAX_PDQ_THRESHOLD,
   ORDER_TYPES,
   REASON_CODES,
   ROLES,
@@ -37,6 +42,18 @@ describe('the web app speaks the API’s codes (web/src/lib/vocabulary.ts)', () 
     assert.deepEqual([...ROLES].sort(), [...SERVER_ROLES].sort());
     assert.deepEqual([...USER_ROLES], [...SERVER_USER_ROLES]);
     assert.deepEqual([...AUTHORITY_KINDS], [...SERVER_AUTHORITY_KINDS]);
+  });
+
+  it('hash banks: actions, hash kinds, thresholds', () => {
+    assert.deepEqual(
+      BANK_ACTIONS.map((a) => a.code),
+      [...banks.BANK_ACTIONS],
+    );
+    assert.deepEqual([...HASH_KINDS], [...banks.HASH_KINDS]);
+    assert.deepEqual(
+      [DEFAULT_PDQ_THRESHOLD, MAX_PDQ_THRESHOLD],
+      [banks.DEFAULT_PDQ_THRESHOLD, banks.MAX_PDQ_THRESHOLD],
+    );
   });
 
   it('legal orders: types, statuses, data categories, every reason code explained in words', () => {

@@ -3,7 +3,7 @@ import type { Actor } from '../audit/actor.js';
 import { appendAudit } from '../audit/service.js';
 import type { Db, Tx } from '../db/database.js';
 import { chunks } from '../db/chunks.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../errors.js';
 import { newSortableId } from '../ids.js';
 import { CATEGORY_CODES, type CategoryCode } from '../policy/policy.js';
 
@@ -29,7 +29,9 @@ export const MAX_PDQ_THRESHOLD = 63;
 /** The bank a moderator's removal of an image feeds. */
 export const LOCAL_CONFIRMED_BANK = 'local-confirmed';
 
-const BANK_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** A bank's name: lower-case letters, digits, dot, dash and underscore, at most 64 (the API's schema uses it too). */
+export const BANK_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
+const BANK_NAME = new RegExp(BANK_NAME_PATTERN);
 
 export interface Bank {
   id: string;
@@ -109,7 +111,7 @@ export function parseHashList(text: string, kind: HashKind = 'pdq'): ParsedList 
     for (const column of wanted) {
       const field = fields[column.index] ?? '';
       if (columns && field === '') continue; // an empty cell of an optional column
-      const value = field.toLowerCase().replace(/^0x/, '');
+      const value = normaliseHex(field);
       const problem = hexProblem(value, column.kind);
       if (problem) {
         problems.push({ line: i + 1, problem });
@@ -125,6 +127,11 @@ export function parseHashList(text: string, kind: HashKind = 'pdq'): ParsedList 
     }
   }
   return { hashes, problems, duplicates, lines };
+}
+
+/** A hash as people write it (any case, a `0x` prefix) as it is stored: lower-case hex. */
+export function normaliseHex(value: string): string {
+  return value.trim().toLowerCase().replace(/^0x/, '');
 }
 
 /** Why `value` is not a hash of `kind`, or null when it is one. */
@@ -176,27 +183,7 @@ export async function importHashes(db: Db, actor: Actor, text: string, options: 
   const now = Date.now();
   return db.transaction().execute(async (tx) => {
     const { bank, created } = await ensureBank(tx, actor, options.bank, options, now);
-    let inserted = 0;
-    for (const part of chunks(parsed.hashes, 500)) {
-      const first = await takeSeqs(tx, part.length);
-      const rows = part.map((h, k) => ({
-        id: newSortableId('hsh'),
-        bank_id: bank.id,
-        kind: h.kind,
-        value: h.value,
-        enabled: 1,
-        source: options.source ?? null,
-        category: null,
-        added_at: now,
-        seq: first + k,
-      }));
-      const result = await tx
-        .insertInto('bank_hashes')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['bank_id', 'kind', 'value']).doNothing())
-        .executeTakeFirst();
-      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
-    }
+    const inserted = await insertHashes(tx, bank.id, parsed.hashes, options.source ?? null, now);
     const result: ImportResult = {
       bank,
       bankCreated: created,
@@ -222,6 +209,141 @@ export async function importHashes(db: Db, actor: Actor, text: string, options: 
           alreadyPresent: result.alreadyPresent,
           duplicatesInFile: result.duplicatesInFile,
           invalidLines: parsed.problems.length,
+        },
+      },
+      now,
+    );
+    return result;
+  });
+}
+
+/**
+ * Inserts hashes into a bank inside the caller's transaction, 500 rows a
+ * statement, each with its change number; a hash the bank already holds is
+ * left as it is. Returns how many were new.
+ */
+async function insertHashes(
+  tx: Tx,
+  bankId: string,
+  hashes: ReadonlyArray<{ kind: HashKind; value: string }>,
+  source: string | null,
+  now: number,
+): Promise<number> {
+  let inserted = 0;
+  for (const part of chunks([...hashes], 500)) {
+    const first = await takeSeqs(tx, part.length);
+    const rows = part.map((h, k) => ({
+      id: newSortableId('hsh'),
+      bank_id: bankId,
+      kind: h.kind,
+      value: h.value,
+      enabled: 1,
+      source,
+      category: null,
+      added_at: now,
+      seq: first + k,
+    }));
+    const result = await tx
+      .insertInto('bank_hashes')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['bank_id', 'kind', 'value']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+  return inserted;
+}
+
+/**
+ * Creates a bank (the admin API); a name already taken is a conflict, where an
+ * import would change the existing bank's settings instead.
+ */
+export async function createBank(db: Db, actor: Actor, name: string, options: BankOptions): Promise<Bank> {
+  validBankOptions(name, options, '/name');
+  return db.transaction().execute(async (tx) => {
+    // Taking no change number still locks the head row: two creations of one name queue here,
+    // and the second sees the first's bank instead of failing on the unique name.
+    await takeSeqs(tx, 0);
+    const taken = await tx.selectFrom('hash_banks').select('id').where('name', '=', name).executeTakeFirst();
+    if (taken) throw new ConflictError(`A hash bank called ${name} exists already.`);
+    return (await ensureBank(tx, actor, name, options)).bank;
+  });
+}
+
+export interface AddHashesResult {
+  bank: Bank;
+  /** Hashes given, repeats included. */
+  given: number;
+  inserted: number;
+  /** Already in the bank (a disabled one stays disabled). */
+  alreadyPresent: number;
+  /** Given more than once in the list. */
+  repeated: number;
+}
+
+/**
+ * Adds a list of hashes to an existing bank (the admin API), in one
+ * transaction audited as one entry. Any bad hash refuses the whole list: a
+ * 422 names each by its index (`/hashes/3/value`), and nothing is stored.
+ */
+export async function addHashes(
+  db: Db,
+  actor: Actor,
+  bankName: string,
+  hashes: ReadonlyArray<{ kind: string; value: string }>,
+  source: string | null = null,
+): Promise<AddHashesResult> {
+  const problems: FieldProblem[] = [];
+  const valid: Array<{ kind: HashKind; value: string }> = [];
+  const seen = new Set<string>();
+  for (const [i, h] of hashes.entries()) {
+    if (!(HASH_KINDS as readonly string[]).includes(h.kind)) {
+      problems.push({ path: `/hashes/${i}/kind`, code: 'invalid_kind', message: `one of ${HASH_KINDS.join(', ')}` });
+      continue;
+    }
+    const kind = h.kind as HashKind;
+    const value = normaliseHex(h.value);
+    const problem = hexProblem(value, kind);
+    if (problem) {
+      problems.push({ path: `/hashes/${i}/value`, code: 'invalid_hash', message: problem });
+      continue;
+    }
+    if (seen.has(`${kind}:${value}`)) continue;
+    seen.add(`${kind}:${value}`);
+    valid.push({ kind, value });
+  }
+  if (problems.length > 0) {
+    throw new ValidationError(
+      problems.slice(0, 100),
+      `${problems.length} of the ${hashes.length} hashes are not valid; nothing was added.`,
+    );
+  }
+  const now = Date.now();
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('hash_banks').selectAll().where('name', '=', bankName).executeTakeFirst();
+    if (!row) throw new NotFoundError('Hash bank');
+    const bank = toBank(row);
+    const inserted = await insertHashes(tx, bank.id, valid, source, now);
+    const result: AddHashesResult = {
+      bank,
+      given: hashes.length,
+      inserted,
+      alreadyPresent: valid.length - inserted,
+      repeated: hashes.length - valid.length,
+    };
+    await appendAudit(
+      tx,
+      actor,
+      {
+        action: 'hash_bank.hashes_added',
+        subjectType: 'hash_bank',
+        subjectId: bank.id,
+        details: {
+          bank: bank.name,
+          source,
+          given: result.given,
+          inserted,
+          alreadyPresent: result.alreadyPresent,
+          repeated: result.repeated,
         },
       },
       now,
@@ -426,7 +548,8 @@ export async function disableHashesFrom(tx: Tx, actor: Actor, source: string, no
   return rows.length;
 }
 
-export async function listBanks(db: Db): Promise<Array<Bank & { hashes: number }>> {
+/** Every bank with its enabled hashes and when it was created (ms), by name. */
+export async function listBanks(db: Db): Promise<Array<Bank & { hashes: number; createdAt: number }>> {
   const banks = await db.selectFrom('hash_banks').selectAll().orderBy('name').execute();
   const counts = await db
     .selectFrom('bank_hashes')
@@ -435,7 +558,7 @@ export async function listBanks(db: Db): Promise<Array<Bank & { hashes: number }
     .groupBy('bank_id')
     .execute();
   const byBank = new Map(counts.map((c) => [c.bank_id, Number(c.n)]));
-  return banks.map((b) => ({ ...toBank(b), hashes: byBank.get(b.id) ?? 0 }));
+  return banks.map((b) => ({ ...toBank(b), hashes: byBank.get(b.id) ?? 0, createdAt: Number(b.created_at) }));
 }
 
 /**
@@ -456,11 +579,13 @@ async function takeSeqs(tx: Tx, n: number): Promise<number> {
 function validBankOptions(
   name: string,
   options: BankOptions,
+  /** Where the name was given: `--bank` on the command line, `/name` in the API. */
+  namePath = '/bank',
 ): { category?: CategoryCode; action?: BankAction; threshold?: number } {
   const problems = [];
   if (!BANK_NAME.test(name)) {
     problems.push({
-      path: '/bank',
+      path: namePath,
       code: 'invalid_name',
       message: 'lower-case letters, digits, dot, dash and underscore; at most 64',
     });

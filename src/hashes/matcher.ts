@@ -80,6 +80,15 @@ export class HashMatcher {
     if (!this.loaded) await this.refresh();
   }
 
+  /**
+   * Catches up at once when already loaded, so a change made through this
+   * process's API is matched without waiting for the next poll; a matcher
+   * nobody has used yet stays unloaded.
+   */
+  async nudge(): Promise<void> {
+    if (this.loaded) await this.refresh();
+  }
+
   /** Follows the store every `intervalMs` until `stop()`; errors are logged and retried next time. */
   start(intervalMs: number, logger?: Logger): void {
     if (this.timer) return;

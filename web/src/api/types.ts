@@ -298,6 +298,27 @@ export interface CreatedUserInfo {
   totpUri: string;
 }
 
+/** A hash bank (GET /v1/hash-banks): its settings and how many enabled hashes it holds. */
+export interface HashBank {
+  id: string;
+  name: string;
+  category: string;
+  action: string;
+  threshold: number;
+  enabled: boolean;
+  hashes: number;
+  createdAt: string;
+}
+
+/** POST /v1/hash-banks/:name/hashes */
+export interface HashesAdded {
+  bank: string;
+  given: number;
+  inserted: number;
+  alreadyPresent: number;
+  repeated: number;
+}
+
 export interface AuditEntry {
   seq: number;
   at: string;

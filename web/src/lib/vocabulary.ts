@@ -168,6 +168,16 @@ export function dataLabel(code: string): string {
 
 export const AUTHORITY_KINDS = ['court', 'prosecutor', 'police'] as const;
 
+/** Hash banks (src/hashes/banks.ts): what a match does, and the kinds of hash a bank holds. */
+export const BANK_ACTIONS: readonly Described[] = [
+  { code: 'review', label: 'Queue for review', help: 'A match opens a case for a moderator.' },
+  { code: 'remove', label: 'Remove', help: 'A match removes the content at once (still appealable).' },
+];
+export const HASH_KINDS = ['pdq', 'md5', 'sha256'] as const;
+/** The usual and the largest PDQ distance a bank may set. */
+export const DEFAULT_PDQ_THRESHOLD = 31;
+export const MAX_PDQ_THRESHOLD = 63;
+
 /** Roles of the API (src/identity/roles.ts). */
 export const ROLES = [
   'admin',

@@ -27,6 +27,8 @@ export type ConsolePage =
   | 'authorities'
   | 'tokens'
   | 'users'
+  | 'hash-banks'
+  | 'policy-history'
   | 'audit';
 
 interface ConsoleRoute {
@@ -48,6 +50,14 @@ const ROUTES: readonly ConsoleRoute[] = [
   { pattern: '/console/authorities', page: 'authorities', area: 'admin', roles: ['admin'], nav: 'Authorities' },
   { pattern: '/console/tokens', page: 'tokens', area: 'admin', roles: ['admin'], nav: 'Tokens' },
   { pattern: '/console/users', page: 'users', area: 'admin', roles: ['admin'], nav: 'Users' },
+  { pattern: '/console/hash-banks', page: 'hash-banks', area: 'admin', roles: ['admin'], nav: 'Hash banks' },
+  {
+    pattern: '/console/policy-history',
+    page: 'policy-history',
+    area: 'admin',
+    roles: ['admin', 'auditor'],
+    nav: 'Policy history',
+  },
   { pattern: '/console/audit', page: 'audit', area: 'admin', roles: ['admin', 'auditor'], nav: 'Audit log' },
 ];
 
