@@ -16,13 +16,17 @@ import {
   watchedPage,
 } from './helpers/browser.js';
 import { type Harness, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
-import { openPackage, seedViolator } from './helpers/legal.js';
-import { seedContent } from './helpers/notice-action.js';
+import { deliverDue } from '../src/webhooks/delivery.js';
+import { openCase, openImageCase } from './helpers/case-fixtures.js';
+import { buildOrder, fileOrder, openPackage, seedViolator } from './helpers/legal.js';
+import { decideOk, reportedContent, seedAccount, seedContent } from './helpers/notice-action.js';
+import { freePort } from './helpers/webhook-receiver.js';
 import { ensureWebBuild } from './helpers/web-build.js';
 
 const DAY = 86_400_000;
 
 interface StaffUser {
+  id: string;
   username: string;
   password: string;
   totpSecret: string;
@@ -427,6 +431,275 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
     } finally {
       await portal.context.close();
       for (const r of reviewers) await r.context.close();
+    }
+  });
+
+  it('an admin adds a webhook endpoint, sees a failed delivery with its error and attempts, and disables the endpoint', async (t) => {
+    if (skip) return t.skip(skip);
+    const admin = await users!.addUser(h!, 'admin');
+    const w = await watchedPage(browser!, served!.base, {
+      // The malformed address is sent on purpose, for its 422.
+      expectStatus: (status, url) =>
+        expected(status, url) || (status === 422 && new URL(url).pathname === '/v1/webhooks'),
+    });
+    const { page } = w;
+    try {
+      await page.goto(`${served!.base}/console`);
+      await signInThroughPage(page, admin, () => users!.totpCode(admin.totpSecret));
+      await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+
+      const url = page.getByLabel('URL', { exact: true });
+      await url.fill('not a url');
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page.locator('#webhook-url-error').getByText('an http(s) URL').waitFor();
+      assert.equal(await url.getAttribute('aria-invalid'), 'true');
+
+      // Nothing listens on this port: every delivery attempt fails.
+      const hook = `http://127.0.0.1:${await freePort()}/custos-hook`;
+      await url.fill(hook);
+      await page.getByRole('checkbox', { name: 'content.removed' }).check();
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page.getByText(`The signing secret of ${hook}`).waitFor();
+      assert.match((await page.locator('.secret-value').textContent()) ?? '', /^whsec_/);
+      const row = page.getByRole('row').filter({ hasText: hook });
+      await row.getByText('content.removed').waitFor();
+
+      const { caseId } = await reportedContent(h!);
+      await decideOk(h!, caseId, { actions: [{ type: 'remove_content' }] });
+      const round = await deliverDue(h!.ctx);
+      assert.deepEqual([round.attempted, round.failed], [1, 1]);
+      const pending = await h!.call('GET', '/v1/webhooks/deliveries?status=pending', { token: h!.tokens.admin });
+      const failed = pending.data.deliveries.find((d: { type: string }) => d.type === 'content.removed');
+      assert.ok(failed?.lastError, 'the failed attempt left an error');
+
+      await page.getByRole('button', { name: 'Refresh deliveries' }).click();
+      const delivery = page.getByRole('row').filter({ hasText: failed.id });
+      await delivery.getByRole('cell', { name: failed.lastError }).waitFor();
+      assert.equal(await delivery.getByRole('cell', { name: '1', exact: true }).count(), 1, 'one attempt');
+      await delivery.getByText('pending').waitFor();
+      await assertAccessible(page, 'webhooks');
+
+      await row.getByRole('button', { name: 'Disable…' }).click();
+      await row.getByRole('button', { name: `Confirm: disable ${hook}` }).click();
+      await page.getByText(`Endpoint ${hook} disabled; it receives no new events.`).waitFor();
+      await row.getByText('disabled', { exact: true }).waitFor();
+      const endpoints = await h!.call('GET', '/v1/webhooks', { token: h!.tokens.admin });
+      assert.deepEqual(
+        endpoints.data.endpoints.map((e: { url: string; active: boolean }) => [e.url, e.active]),
+        [[hook, false]],
+      );
+      await assertClean(w, 'webhooks');
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('an admin creates a user who then signs in with the password and TOTP secret shown once; the audit chain verifies', async (t) => {
+    if (skip) return t.skip(skip);
+    const admin = await users!.addUser(h!, 'admin');
+    const w = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    const newcomer = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    const { page } = w;
+    try {
+      await page.goto(`${served!.base}/console`);
+      await signInThroughPage(page, admin, () => users!.totpCode(admin.totpSecret));
+      const nav = page.getByRole('navigation', { name: 'Console sections' });
+      await nav.getByRole('link', { name: 'Users' }).click();
+      await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+      await assertAccessible(page, 'users');
+      const username = `legal-e2e-${Date.now()}`;
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Role').selectOption('legal');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      const shown = (label: string) =>
+        page.locator('.secret').filter({ hasText: label }).locator('.secret-value').textContent();
+      await page.getByText(`The password of “${username}”`).waitFor();
+      const password = ((await shown(`The password of “${username}”`)) ?? '').trim();
+      const totpSecret = ((await shown('The TOTP secret')) ?? '').trim();
+      await page.getByRole('cell', { name: new RegExp(`^${username}`) }).waitFor();
+
+      const n = newcomer.page;
+      await n.goto(`${served!.base}/console`);
+      await signInThroughPage(n, { username, password }, () => users!.totpCode(totpSecret));
+      await n.getByRole('heading', { name: 'Legal orders' }).waitFor();
+
+      await nav.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+      await page.getByRole('cell', { name: 'user.create' }).first().waitFor();
+      await page.getByRole('button', { name: 'Verify the chain' }).click();
+      await page.getByText(/^The chain is intact: \d+ entries, last hash [0-9a-f]{16}…\.$/).waitFor();
+      await assertAccessible(page, 'audit log');
+      await assertClean(w, 'users and audit');
+      await assertClean(newcomer, 'new user');
+    } finally {
+      await w.context.close();
+      await newcomer.context.close();
+    }
+  });
+
+  it('a reported image stays blurred until the moderator reveals it, and the reveal is audited', async (t) => {
+    if (skip) return t.skip(skip);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const account = await seedAccount(h!);
+    const { caseId } = await openImageCase(h!, account.id);
+    const moderator = await users!.addUser(h!, 'moderator');
+    const w = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    const m = w.page;
+    try {
+      await m.goto(`${served!.base}/console`);
+      await signInThroughPage(m, moderator);
+      await m.goto(`${served!.base}/console/cases/${caseId}`);
+      await m.getByRole('heading', { name: /^Spam · content img-/ }).waitFor();
+      const blurred = m.getByRole('img', { name: 'Blurred preview of the reported attachment' });
+      await blurred.waitFor();
+      assert.equal(await m.getByRole('img', { name: 'The reported attachment, revealed' }).count(), 0);
+      assert.equal(await blurred.getAttribute('src'), `/v1/cases/${caseId}/image`);
+      await assertAccessible(m, 'image case');
+
+      await m.getByRole('button', { name: /Show the image/ }).click();
+      const revealed = m.getByRole('img', { name: 'The reported attachment, revealed' });
+      await revealed.waitFor();
+      await m.waitForFunction(
+        `document.querySelector('img[alt="The reported attachment, revealed"]')?.naturalWidth > 0`,
+      );
+      // The log is oldest first and long by now: read from this test's start.
+      const audit = await h!.call('GET', `/v1/audit?from=${encodeURIComponent(since)}&limit=500`, {
+        token: h!.tokens.admin,
+      });
+      const reveals = audit.data.entries.filter(
+        (e: { action: string; actor: { id: string }; subject: { id: string } | null }) =>
+          e.action === 'case.image_revealed' && e.subject?.id === caseId,
+      );
+      assert.deepEqual(
+        reveals.map((e: { actor: { id: string } }) => e.actor.id),
+        [moderator.id],
+      );
+      await assertClean(w, 'image case');
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('a decided case links its statement of reasons; its appeal goes to another moderator, who overturns it', async (t) => {
+    if (skip) return t.skip(skip);
+    const account = await seedAccount(h!);
+    const { caseId } = await openCase(h!, account.id);
+    const [decider, reviewer] = [await users!.addUser(h!, 'moderator'), await users!.addUser(h!, 'moderator')];
+    const first = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    const second = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    try {
+      const a = first.page;
+      await a.goto(`${served!.base}/console`);
+      await signInThroughPage(a, decider);
+      await a.goto(`${served!.base}/console/cases/${caseId}`);
+      await a.getByRole('heading', { name: /^Spam · content / }).waitFor();
+      await a.keyboard.press('2');
+      await a.getByText('Template applied: Spam: remove').waitFor();
+      await a.getByRole('button', { name: 'Decide', exact: true }).click();
+      await a.getByText(`Case ${caseId} decided: Remove content.`).waitFor();
+      const decided = await h!.call('GET', `/v1/cases/${caseId}`, { token: h!.tokens.moderator });
+      const decisionId: string = decided.data.decisionId;
+      assert.ok(decisionId);
+
+      // The closed case links the statement of reasons the account received.
+      await a.goto(`${served!.base}/console/cases/${caseId}`);
+      await a.getByRole('link', { name: 'The statement of reasons sent to the account' }).click();
+      await a.getByRole('heading', { name: 'Statement of reasons' }).waitFor();
+      const { statement } = (
+        await h!.call('GET', `/v1/decisions/${decisionId}/statement`, { token: h!.tokens.moderator })
+      ).data;
+      const fact = (field: string) => a.locator('dt', { hasText: field }).locator('xpath=following-sibling::dd[1]');
+      assert.equal(statement.decision_ground, 'DECISION_GROUND_INCOMPATIBLE_CONTENT');
+      assert.match(
+        (await fact('decision_ground').textContent()) ?? '',
+        /^Incompatible content DECISION_GROUND_INCOMPATIBLE_CONTENT$/,
+      );
+      assert.match(
+        (await fact('automated_detection').textContent()) ?? '',
+        new RegExp(`^${statement.automated_detection}$`),
+      );
+      assert.match(
+        (await fact('automated_decision').textContent()) ?? '',
+        new RegExp(`${statement.automated_decision}$`),
+      );
+      assert.equal(await fact('puid').textContent(), decisionId);
+      await assertAccessible(a, 'statement of reasons');
+      await a.getByRole('link', { name: 'Back to the case' }).waitFor();
+
+      const appeal = await h!.call('POST', `/v1/decisions/${decisionId}/appeals`, {
+        token: h!.tokens.platform,
+        body: { text: 'It was a one-off announcement, not spam.' },
+      });
+      assert.equal(appeal.statusCode, 201, appeal.body);
+
+      // The moderator who decided does not see the appeal; another one does.
+      await a.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Appeals' }).click();
+      await a.getByText('No open appeals.').waitFor();
+
+      const b = second.page;
+      await b.goto(`${served!.base}/console`);
+      await signInThroughPage(b, reviewer);
+      await b.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Appeals' }).click();
+      const card = b.getByRole('article', { name: `Appeal by account ${account.id}` });
+      await card.getByText('It was a one-off announcement, not spam.').waitFor();
+      await assertAccessible(b, 'appeals');
+      await card.getByRole('radio', { name: /^Overturn it/ }).check();
+      await card.getByLabel('Explanation').fill('An announcement to the group, sent once.');
+      await card.getByRole('button', { name: 'Resolve appeal' }).click();
+      await b.getByText(`Appeal ${appeal.data.id} overturned.`).waitFor();
+      const after = await h!.call('GET', `/v1/decisions/${decisionId}`, { token: h!.tokens.moderator });
+      assert.ok(after.data.reversedAt, 'the decision is reversed');
+      await assertClean(first, 'deciding moderator');
+      await assertClean(second, 'appeal reviewer');
+    } finally {
+      await first.context.close();
+      await second.context.close();
+    }
+  });
+
+  it('a legal member narrows an order to IP addresses; the authority withdraws it in the portal', async (t) => {
+    if (skip) return t.skip(skip);
+    const violator = await seedViolator(h!, { category: 'illegal_drugs' });
+    const order = buildOrder([{ accountId: violator.accountId }]);
+    const filed = await fileOrder(h!, order);
+    assert.equal(filed.statusCode, 201, filed.body);
+    const [legal, authority] = [await users!.addUser(h!, 'legal'), await users!.addUser(h!, 'authority')];
+    const reviewer = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    const portal = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    try {
+      const l = reviewer.page;
+      await l.goto(`${served!.base}/console`);
+      await signInThroughPage(l, legal, () => users!.totpCode(legal.totpSecret));
+      await l.getByRole('link', { name: order.caseReference }).click();
+      await l.getByRole('heading', { name: `Order ${order.caseReference}` }).waitFor();
+      await l.getByRole('radio', { name: 'Narrow' }).check();
+      await l
+        .getByRole('group', { name: 'Data to disclose' })
+        .getByRole('checkbox', { name: /^Phone number/ })
+        .uncheck();
+      await l.getByLabel('Reasons (shown to the authority)').fill('Only the IP addresses are needed for this offence.');
+      await assertAccessible(l, 'narrowing an order');
+      await l.getByRole('button', { name: 'Submit review' }).click();
+      await l.getByText('The order is narrowed; it needs two approvals again.').waitFor();
+      const narrowed = await h!.call('GET', `/v1/legal-requests/${filed.data.id}`, { token: h!.tokens.legal });
+      assert.deepEqual(narrowed.data.data, ['ip_addresses']);
+
+      const p = portal.page;
+      await p.goto(`${served!.base}/portal`);
+      await signInThroughPage(p, authority, () => users!.totpCode(authority.totpSecret));
+      await p.getByRole('link', { name: order.caseReference }).click();
+      await p.getByRole('heading', { name: `Order ${order.caseReference}` }).waitFor();
+      await p.getByRole('button', { name: 'Withdraw…' }).click();
+      await p.getByRole('button', { name: 'Confirm: withdraw this order' }).click();
+      await p.getByText('The order is withdrawn.').waitFor();
+      const withdrawn = await h!.call('GET', `/v1/legal-requests/${filed.data.id}`, { token: h!.tokens.legal });
+      assert.equal(withdrawn.data.status, 'withdrawn');
+      await assertClean(reviewer, 'legal narrowing');
+      await assertClean(portal, 'portal withdrawal');
+    } finally {
+      await reviewer.context.close();
+      await portal.context.close();
     }
   });
 });

@@ -10,6 +10,7 @@ import { DISCLOSABLE_DATA, ORDER_TYPES as SERVER_ORDER_TYPES } from '../src/lega
 import { LEGAL_STATUSES as SERVER_LEGAL_STATUSES } from '../src/legal/service.js';
 import { CATEGORY_CODES as SERVER_CATEGORY_CODES } from '../src/policy/policy.js';
 import * as banks from '../src/hashes/banks.js';
+import { WEBHOOK_EVENTS as SERVER_WEBHOOK_EVENTS } from '../src/webhooks/outbox.js';
 import {
   ACTIONS,
   AUTHORITY_KINDS,
@@ -25,6 +26,7 @@ import {
   REASON_CODES,
   ROLES,
   USER_ROLES,
+  WEBHOOK_EVENTS,
   reasonText,
 } from '../web/src/lib/vocabulary.ts';
 
@@ -42,6 +44,10 @@ describe('the web app speaks the API’s codes (web/src/lib/vocabulary.ts)', () 
     assert.deepEqual([...ROLES].sort(), [...SERVER_ROLES].sort());
     assert.deepEqual([...USER_ROLES], [...SERVER_USER_ROLES]);
     assert.deepEqual([...AUTHORITY_KINDS], [...SERVER_AUTHORITY_KINDS]);
+  });
+
+  it('webhook events', () => {
+    assert.deepEqual([...WEBHOOK_EVENTS], [...SERVER_WEBHOOK_EVENTS]);
   });
 
   it('hash banks: actions, hash kinds, thresholds', () => {

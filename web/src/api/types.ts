@@ -352,3 +352,39 @@ export interface ReportStatus {
   createdAt: string;
   resolvedAt: string | null;
 }
+
+/** GET /v1/webhooks */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  active: boolean;
+  createdAt: string;
+}
+
+/** POST /v1/webhooks: the signing secret, shown once. */
+export interface CreatedWebhook {
+  id: string;
+  secret: string;
+  endpoint: WebhookEndpoint;
+}
+
+/** GET /v1/webhooks/deliveries: one outbox entry. */
+export interface WebhookDelivery {
+  id: string;
+  endpointId: string;
+  type: string;
+  status: string;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+/** GET /v1/decisions/:id/statement: the DSA statement of reasons (Transparency Database fields). */
+export interface DecisionStatement {
+  decisionId: string;
+  policyVersion: string;
+  statement: Record<string, unknown>;
+}

@@ -215,3 +215,25 @@ export const REPORT_OUTCOMES: Record<string, string> = {
   action_taken: 'Action was taken: the content or the account broke the rules or the law.',
   no_action: 'No action was taken: the moderator found no rule or law broken.',
 };
+
+/** Events the platform can receive by webhook (src/webhooks/outbox.ts). */
+export const WEBHOOK_EVENTS = [
+  'content.removed',
+  'content.restricted',
+  'account.suspended',
+  'account.banned',
+  'account.warned',
+  'decision.reversed',
+  'report.resolved',
+  'appeal.resolved',
+  'legal.deadline_near',
+  'legal.overdue',
+  'account.data_disclosed',
+] as const;
+
+/** Outbox states of a webhook delivery, as the admin reads them. */
+export const DELIVERY_STATUSES: Record<string, string> = {
+  pending: 'pending',
+  delivered: 'delivered',
+  dead: 'given up',
+};

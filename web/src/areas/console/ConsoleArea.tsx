@@ -21,12 +21,14 @@ export type ConsolePage =
   | 'queue'
   | 'case'
   | 'appeals'
+  | 'statement'
   | 'orders'
   | 'order'
   | 'policy'
   | 'authorities'
   | 'tokens'
   | 'users'
+  | 'webhooks'
   | 'hash-banks'
   | 'policy-history'
   | 'audit';
@@ -43,6 +45,13 @@ interface ConsoleRoute {
 const ROUTES: readonly ConsoleRoute[] = [
   { pattern: '/console/cases', page: 'queue', area: 'moderation', roles: MODERATION, nav: 'Queue' },
   { pattern: '/console/cases/:id', page: 'case', area: 'moderation', roles: MODERATION },
+  // The statement route admits the console roles that GET /v1/decisions/:id/statement admits.
+  {
+    pattern: '/console/decisions/:id/statement',
+    page: 'statement',
+    area: 'moderation',
+    roles: ['moderator', 'auditor'],
+  },
   { pattern: '/console/appeals', page: 'appeals', area: 'moderation', roles: ['moderator'], nav: 'Appeals' },
   { pattern: '/console/legal', page: 'orders', area: 'legal', roles: LEGAL, nav: 'Orders' },
   { pattern: '/console/legal/:id', page: 'order', area: 'legal', roles: LEGAL },
@@ -50,6 +59,7 @@ const ROUTES: readonly ConsoleRoute[] = [
   { pattern: '/console/authorities', page: 'authorities', area: 'admin', roles: ['admin'], nav: 'Authorities' },
   { pattern: '/console/tokens', page: 'tokens', area: 'admin', roles: ['admin'], nav: 'Tokens' },
   { pattern: '/console/users', page: 'users', area: 'admin', roles: ['admin'], nav: 'Users' },
+  { pattern: '/console/webhooks', page: 'webhooks', area: 'admin', roles: ['admin'], nav: 'Webhooks' },
   { pattern: '/console/hash-banks', page: 'hash-banks', area: 'admin', roles: ['admin'], nav: 'Hash banks' },
   {
     pattern: '/console/policy-history',

@@ -32,8 +32,12 @@ export function ReviewForm({ order, onDone }: { order: LegalDetail; onDone: (mes
   const [note, setNote] = useState('');
   const included = order.targets.filter((t) => t.status === 'included');
   const [keep, setKeep] = useState<number[]>(included.map((t) => t.position));
-  const [from, setFrom] = useState(isoToLocalInput(order.period.from));
-  const [to, setTo] = useState(isoToLocalInput(order.period.to));
+  // The inputs hold minutes; the order's period may carry seconds. Only a period the reviewer edited is sent,
+  // or an untouched one would read as moved (and its start as widened).
+  const shownFrom = isoToLocalInput(order.period.from);
+  const shownTo = isoToLocalInput(order.period.to);
+  const [from, setFrom] = useState(shownFrom);
+  const [to, setTo] = useState(shownTo);
   const [data, setData] = useState<string[]>(order.data);
   const [problems, setProblems] = useState<Record<string, string[]>>({});
   const [general, setGeneral] = useState<string[]>([]);
@@ -58,9 +62,11 @@ export function ReviewForm({ order, onDone }: { order: LegalDetail; onDone: (mes
     if (decision === 'narrow') {
       const narrowTo: Record<string, unknown> = {};
       if (keep.length !== included.length) narrowTo.targets = [...keep].sort((a, b) => a - b);
-      const f = localInputToIso(from);
-      const t = localInputToIso(to);
-      if (f !== order.period.from || t !== order.period.to) narrowTo.period = { from: f || from, to: t || to };
+      if (from !== shownFrom || to !== shownTo) {
+        const f = from === shownFrom ? order.period.from : localInputToIso(from);
+        const t = to === shownTo ? order.period.to : localInputToIso(to);
+        narrowTo.period = { from: f || from, to: t || to };
+      }
       if (data.length !== order.data.length) narrowTo.data = data;
       body.narrowTo = narrowTo;
     }

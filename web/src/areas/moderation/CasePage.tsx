@@ -429,6 +429,15 @@ function DecisionSummary({ id }: { id: string }) {
             {d.data.ground} · {d.data.status} · {formatTime(d.data.createdAt)}
           </p>
           <p className="quote">{d.data.explanation}</p>
+          {d.data.actions.some((a) => a.type === 'dismiss') ? (
+            <p className="hint">A dismissal restricts nothing, so it has no statement of reasons.</p>
+          ) : (
+            <p>
+              <Link to={`/console/decisions/${encodeURIComponent(id)}/statement`}>
+                The statement of reasons sent to the account
+              </Link>
+            </p>
+          )}
         </>
       ) : d.loading ? (
         <Loading />
