@@ -11,6 +11,13 @@ import { QUEUE_TARGET, QUEUE_TARGET_METHODS, type QueueMethod, type QueueResult 
 import { SCAN_METHODS, SCAN_TARGET, type ScanMethod, type ScanResult } from './content-scanning.js';
 import { type ImagesResult, hashingRows } from './images.js';
 import { LEGAL_TARGET, type LegalResult } from './legal.js';
+import {
+  REPORT_METHODS,
+  type ReportMethod,
+  TRANSPARENCY_DEFAULTS,
+  TRANSPARENCY_TARGET,
+  type TransparencyResult,
+} from './transparency.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -39,6 +46,8 @@ export interface ResultsFile {
   updatedAt: string;
   machine: Machine;
   run: RunInfo;
+  /** Benchmarks not run on this date, copied from an earlier results file: name → the date they were measured. */
+  carried?: Record<string, string>;
   benchmarks: {
     ingest?: IngestResult[];
     lookup?: LookupResult[];
@@ -50,6 +59,8 @@ export interface ResultsFile {
     images?: ImagesResult;
     /** Disclosure packages and the phone lookup, per store. */
     legal?: LegalResult[];
+    /** Transparency reports (request figures, DSA figures) over years of orders and decisions, per store. */
+    transparency?: TransparencyResult[];
   };
 }
 
@@ -456,6 +467,24 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
     ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile)
     : undefined;
   const benchmarks: ResultsFile['benchmarks'] = { ...previous?.benchmarks };
+  // A benchmark not run today keeps its latest figures from an earlier results file,
+  // marked with the day it was measured, so the page always shows every benchmark.
+  const carried: Record<string, string> = { ...previous?.carried };
+  const earlier = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f) && f < `${today()}.json`)
+    .sort()
+    .at(-1);
+  if (earlier) {
+    const old = JSON.parse(fs.readFileSync(path.join(dir, earlier), 'utf8')) as ResultsFile;
+    for (const [name, value] of Object.entries(old.benchmarks)) {
+      const key = name as keyof ResultsFile['benchmarks'];
+      if (value === undefined || benchmarks[key] !== undefined || fresh[key] !== undefined) continue;
+      (benchmarks as Record<string, unknown>)[key] = value;
+      carried[key] = old.carried?.[key] ?? old.date;
+    }
+  }
+  for (const key of Object.keys(fresh)) delete carried[key];
   if (fresh.ingest) benchmarks.ingest = sameStore(previous?.benchmarks.ingest, fresh.ingest);
   if (fresh.lookup) benchmarks.lookup = sameStore(previous?.benchmarks.lookup, fresh.lookup);
   if (fresh.intake) benchmarks.intake = sameStore(previous?.benchmarks.intake, fresh.intake);
@@ -464,11 +493,13 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
     benchmarks.scan = { ...fresh.scan, http: sameStore(previous?.benchmarks.scan?.http, fresh.scan.http) };
   if (fresh.images) benchmarks.images = fresh.images;
   if (fresh.legal) benchmarks.legal = sameStore(previous?.benchmarks.legal, fresh.legal);
+  if (fresh.transparency) benchmarks.transparency = sameStore(previous?.benchmarks.transparency, fresh.transparency);
   const out: ResultsFile = {
     date: today(),
     updatedAt: new Date().toISOString(),
     machine: describeMachine(),
     run,
+    ...(Object.keys(carried).length ? { carried } : {}),
     benchmarks,
   };
   fs.writeFileSync(file, `${toJson(out)}\n`);
@@ -566,6 +597,15 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
       'temporary folder; PostgreSQL on the same machine at 127.0.0.1, in a schema of its own created for the run and ' +
       'dropped after it (report intake, whose server takes a database URL: a database of its own).',
     ...storeLines(results),
+    ...(results.carried && Object.keys(results.carried).length
+      ? [
+          `- **Carried over:** ${Object.entries(results.carried)
+            .map(([name, date]) => `${name} (measured ${date})`)
+            .join(
+              ', ',
+            )}: not run on ${results.date}, so their figures, machine load and code are those of that day's results file.`,
+        ]
+      : []),
     '',
   ];
 
@@ -889,7 +929,226 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
   if (images) out.push(...imagesSection(images));
   const legal = results.benchmarks.legal;
   if (legal?.length) out.push(...legalSection(legal));
+  const transparency = results.benchmarks.transparency;
+  if (transparency?.length) out.push(...transparencySection(transparency));
   return out.join('\n');
+}
+
+const REPORT_LABELS: Record<ReportMethod, { text: string; markdown: string }> = {
+  quarter: { text: '(a) quarter, all countries', markdown: '(a) a quarter, all countries' },
+  quarterCountry: { text: '(b) quarter, one country', markdown: '(b) a quarter, one country' },
+  year: { text: '(c) four quarters', markdown: '(c) four quarters, all countries' },
+  dsaYear: { text: '(d) DSA year', markdown: '(d) DSA yearly figures' },
+};
+
+function transparencyRows(results: TransparencyResult[], bold = false): string[][] {
+  return results.flatMap((r) =>
+    REPORT_METHODS.map((m, i) => {
+      const t = r.reports[m];
+      const targeted = bold && r.store === 'postgres' && m === 'quarter';
+      const b = (x: string) => (targeted ? `**${x}**` : x);
+      return [
+        bold ? (i === 0 ? storeName(r.store) : '') : i === 0 ? r.storeVersion : '',
+        bold ? REPORT_LABELS[m].markdown : REPORT_LABELS[m].text,
+        ...(bold ? [t.period] : []),
+        int(t.firstMs),
+        b(`${int(t.medianMs)} / ${int(t.p95Ms)}`),
+        String(t.samples.length),
+        ms(t.select1.medianMs),
+        `${int(t.ratio)}×`,
+        `${t.memory.peakRssMiB} / ${t.memory.heapMiB}`,
+        kib(t.resultBytes),
+      ];
+    }),
+  );
+}
+
+const TRANSPARENCY_HEADERS = [
+  'store',
+  'report',
+  'first ms',
+  'median / p95 ms',
+  'calls',
+  'select 1 ms',
+  'report / select 1',
+  'peak RSS / heap MiB',
+  'size',
+];
+
+const sizes = (r: TransparencyResult) => `${int(r.options.orders)} orders, ${int(r.options.decisions)} decisions`;
+const reduced = (r: TransparencyResult) =>
+  r.options.orders !== TRANSPARENCY_DEFAULTS.orders || r.options.decisions !== TRANSPARENCY_DEFAULTS.decisions;
+const quarterVerdict = (r: TransparencyResult, bold = false) =>
+  r.targetMet.quarterPostgres === null
+    ? 'no target'
+    : r.targetMet.quarterPostgres
+      ? 'met'
+      : bold
+        ? '**not met**'
+        : 'NOT MET';
+
+export function formatTransparency(results: TransparencyResult[]): string {
+  const o = results[0]?.options;
+  return [
+    `Transparency reports over ${o ? sizes(results[0]!) : ''} (${o?.years} years), first call then up to ${o?.repetitions} timed calls each in a process of its own; target: a quarter's report (all countries) p95 <= ${int(TRANSPARENCY_TARGET.quarterPostgresMs)} ms on PostgreSQL`,
+    textTable(TRANSPARENCY_HEADERS, transparencyRows(results)),
+    ...(results.length === 2
+      ? [
+          `  same figures on both stores: ${REPORT_METHODS.map((m) => `${m} ${results[0]!.reports[m].digest === results[1]!.reports[m].digest ? 'yes' : 'NO'}`).join(', ')}`,
+        ]
+      : []),
+    ...results.flatMap((r) => [
+      `  ${storeName(r.store)}: ${r.data.from} to ${r.data.to}, filled in ${r.data.fillSeconds} s (of which indexes and analysis ${r.data.indexAndAnalyzeSeconds} s), ${mib(r.data.storeBytes)}; ` +
+        `${int(r.data.ordersInQuarter)} orders in the quarter, ${int(r.data.ordersInYear)} in the four quarters, ${int(r.data.decisionsInDsaYear)} decisions and ${int(r.data.noticesInDsaYear)} notices in the DSA year; ` +
+        `target ${quarterVerdict(r)}; load average ${r.loadAverage.start} → ${r.loadAverage.timing} → ${r.loadAverage.end} (${r.loadAverage.cores} cores)`,
+      `    checked: ${r.checked.compared} figures of ${r.checked.quarter}, ${r.checked.mismatches.length} differing${r.checked.mismatches.length ? ` (${r.checked.mismatches.slice(0, 5).join('; ')})` : ''}; ` +
+        `${r.checked.dsaCompared} DSA totals, ${r.checked.dsaMismatches.length} differing${r.checked.dsaMismatches.length ? ` (${r.checked.dsaMismatches.join('; ')})` : ''}`,
+      ...(r.withoutNewIndexes
+        ? [
+            `    (a) without ${r.withoutNewIndexes.indexes.join(', ')}: first ${int(r.withoutNewIndexes.quarter.firstMs)} ms, median / p95 ${int(r.withoutNewIndexes.quarter.medianMs)} / ${int(r.withoutNewIndexes.quarter.p95Ms)} ms`,
+          ]
+        : []),
+      ...r.slowest.map((q) => `    slowest of ${q.report}: ${ms(q.ms)} ms ${q.query}\n      plan: ${q.plan}`),
+    ]),
+  ].join('\n');
+}
+
+function transparencySection(results: TransparencyResult[]): string[] {
+  const first = results[0]!;
+  const o = first.options;
+  const pg = results.find((r) => r.store === 'postgres');
+  const rows = (r: TransparencyResult) => r.data.rows;
+  const n = (r: TransparencyResult, table: string) => int(rows(r)[table] ?? 0);
+  return [
+    '## Transparency reports: request figures and DSA figures',
+    '',
+    `Four years of history in each store (${first.data.from} to ${first.data.to}): **${sizes(first)}**` +
+      (reduced(first)
+        ? ` — fewer than issue 7's ${int(TRANSPARENCY_DEFAULTS.orders)} orders and ${int(TRANSPARENCY_DEFAULTS.decisions)} decisions: at those sizes filling one store would have taken well over the 25 minutes allowed per store on this machine (rates below), so the run was reduced and saved with \`--save\``
+        : '') +
+      `. Each report is timed in a fresh process of its own (\`node bench/transparency.ts --child\`): the first call apart, then up to ${o.repetitions} ` +
+      `calls alternating with 10 \`select 1\` each (the floor of any query), stopped after ${o.budgetSeconds} s of timed calls (two at least). ` +
+      `**Target: a quarter's report for all countries in at most ${int(TRANSPARENCY_TARGET.quarterPostgresMs)} ms on PostgreSQL (p95 of the timed calls): ` +
+      `${pg ? `${quarterVerdict(pg, true)} (p95 ${int(pg.reports.quarter.p95Ms)} ms, first call ${int(pg.reports.quarter.firstMs)} ms)` : 'not run'}.**`,
+    '',
+    markdownTable(
+      [
+        'store',
+        'report',
+        'period',
+        'first call, ms',
+        'median / p95 ms',
+        'timed calls',
+        '`select 1` median, ms',
+        'report / `select 1`',
+        'peak RSS above rest / heap growth, MiB',
+        'report size (JSON)',
+      ],
+      transparencyRows(results, true),
+    ),
+    '',
+    ...results.flatMap((r) => {
+      const w = r.withoutNewIndexes;
+      if (!w) return [];
+      const q = r.reports.quarter;
+      return [
+        `Without the index added for (a) (\`${w.indexes.join('`, `')}\`, migration 20261128T180300, ${storeName(r.store)} only), ` +
+          `dropped for ${w.quarter.samples.length + 1} calls on the same data in the same run and rebuilt: (a) first call ` +
+          `${int(w.quarter.firstMs)} ms, median / p95 ${int(w.quarter.medianMs)} / ${int(w.quarter.p95Ms)} ms ` +
+          `(with it: ${int(q.medianMs)} / ${int(q.p95Ms)} ms; medians without / with: ${(w.quarter.medianMs / q.medianMs).toFixed(1)}×), the same figures.`,
+        '',
+      ];
+    }),
+    markdownTable(
+      [
+        'store',
+        'orders / targets / checks / order events',
+        'decisions / cases / reports / moderation events / appeals',
+        'in the periods',
+        'filled in (indexes and analysis)',
+        'size',
+        'figures checked',
+        'load average: start → timing → end',
+      ],
+      results.map((r) => [
+        storeName(r.store),
+        [n(r, 'legal_requests'), n(r, 'legal_targets'), n(r, 'legal_checks'), n(r, 'legal_events')].join(' / '),
+        [n(r, 'decisions'), n(r, 'cases'), n(r, 'reports'), n(r, 'moderation_events'), n(r, 'appeals')].join(' / '),
+        `${int(r.data.ordersInQuarter)} orders in ${r.checked.quarter}, ${int(r.data.ordersInYear)} in (c); ` +
+          `${int(r.data.decisionsInDsaYear)} decisions, ${int(r.data.noticesInDsaYear)} notices in the DSA year`,
+        `${int(r.data.fillSeconds)} s (${int(r.data.indexAndAnalyzeSeconds)} s)`,
+        mib(r.data.storeBytes),
+        `${r.checked.compared - r.checked.mismatches.length} of ${r.checked.compared} request figures, ` +
+          `${r.checked.dsaCompared - r.checked.dsaMismatches.length} of ${r.checked.dsaCompared} DSA totals`,
+        `${r.loadAverage.start} → ${r.loadAverage.timing} → ${r.loadAverage.end} (${r.loadAverage.cores} cores)`,
+      ]),
+    ),
+    '',
+    'The slowest queries of (a) and (d), each run alone (best of two for (a)), with the plan the store chose:',
+    '',
+    markdownTable(
+      ['store', 'report', 'query', 'ms alone', 'plan'],
+      results.flatMap((r) =>
+        r.slowest
+          .filter((q, i, all) => all.findIndex((x) => x.report === q.report) + 2 > i)
+          .map((q) => [storeName(r.store), q.report === 'quarter' ? '(a)' : '(d)', `\`${q.query}\``, ms(q.ms), q.plan]),
+      ),
+    ),
+    '',
+    `- **Reports**: (a) \`computeRequestFigures\` + \`publishFigures\` (src/transparency/requests.ts) for the last complete quarter and ` +
+      'every country, the range parsed by `parseReportRange` as `GET /v1/transparency/requests` does; (b) the same for ' +
+      `${o.country}; (c) the four quarters before the current one in one call; (d) \`computeDsaFigures\` ` +
+      '(src/transparency/dsa-figures.ts) for the last complete calendar year. Every call of a report must answer the same ' +
+      'figures (SHA-256 of the JSON), and the two stores, filled with the same world, the same figures.',
+    "- **Memory**: the measuring process's RSS with the store open and `select 1` run is its rest; **peak RSS** is the kernel's " +
+      'high-water mark (VmHWM, reset through /proc/self/clear_refs just before the first call) minus that rest, so it covers ' +
+      "the report's calls and nothing else (getrusage's maxRSS cannot: Linux carries the parent's peak, a freshly filled store, " +
+      "into the child). For SQLite it includes the store's page cache (64 MiB at most) and its sorts, which Custos keeps in " +
+      "memory (`temp_store = MEMORY`); PostgreSQL's own memory is the server's and not in it. **Heap growth**: the largest " +
+      '`heapUsed` seen (every 5 ms when the event loop turns, and after each call with its result alive) minus `heapUsed` at rest.',
+    "- **First call**: the first in its process, after the fill, the analysis and the reports timed before it; PostgreSQL's " +
+      "buffers and the machine's file cache are as those left them (not dropped: other work shares the machine).",
+    `- **Orders**: from ${first.data.authorities} authorities (police, prosecutor, court) of ${first.data.countries} countries registered ` +
+      'through `createAuthority`, the rate doubling from the first year to the last; each with its targets (one to ten; an ' +
+      "account id, a username or a phone number, encrypted as the service encrypts them), the disclosure policy's automatic " +
+      'checks in its order and words, and the event log as `submitLegalRequest`, `reviewLegalRequest`, `produceDisclosure`, ' +
+      '`preserveOrder` and `withdrawLegalRequest` write it (received, checks, reviews, narrowing, approvals, disclosure, ' +
+      'preservation and its extension, withdrawal, the emergency second approval), cut where the history ends. Of the ' +
+      'orders, 58 % are rejected by the checks (no confirmed violation, target not found or outside the jurisdiction, ' +
+      'period outside the retention or too long, offence out of scope or refused, refused country, country mismatch), ' +
+      '5 % by a reviewer (one in eight of those that pass), 30 % disclosed, 4 % preserved, 3 % withdrawn, a few still in ' +
+      'review at the end. ' +
+      'Reviews, documents, packages and the audit log are not filled: no report reads them.',
+    '- **Decisions**: 55 % on cases opened by reports (1.4 reports per case; public, platform, trusted flaggers), 40 % by ' +
+      'scans (six in ten of those removed automatically), 5 % by the strike rules; each with its case, the statement of ' +
+      'reasons `buildStatement` makes for a restriction (none for a dismissal), the moderation events the services write ' +
+      '(case opened, reports received, strike threshold, decision made, appeal filed, upheld or reversed) and, for about ' +
+      'one restriction in twenty, an appeal (a quarter of the decisions are dismissals, a quarter automated removals); plus the cases still open at the end. Violations, webhooks and the DSA ' +
+      'submission outbox are not filled: no report reads them. Rows are inserted in the order of the decisions, so the ' +
+      "rows of one case sit closer together than a live store's would.",
+    '- **Filling**: generated in this process with a fixed seed; SQLite through prepared statements on a raw handle ' +
+      '(journal and fsync off, one transaction per 5,000 orders or decisions), PostgreSQL through `psql` as COPY (one ' +
+      'transaction per 5,000); the primary keys (PostgreSQL), indexes and foreign keys of the filled tables dropped first ' +
+      'and rebuilt from their own definitions, then PostgreSQL vacuumed and analysed (as autovacuum would) and SQLite ' +
+      '`PRAGMA optimize` (with `analysis_limit = 1000`), which Custos itself never runs.',
+    ...(pg && pg.targetMet.quarterPostgres === false
+      ? [
+          "- **Where (a)'s time goes on PostgreSQL**: each of its eight grouped queries joins every event of one type in " +
+            "the quarter to its order (for the authority's country), through the orders' primary key: " +
+            `about ${int(3.5 * pg.data.ordersInQuarter)} index probes for a quarter of ${int(pg.data.ordersInQuarter)} orders, ` +
+            'six of the queries at once on the pool. The index of migration 20261128T180300 took the two reads of the whole ' +
+            'checks table out of it; no index takes the probes out. What would: counts kept per country and quarter as the ' +
+            'events are written (a rollup), or the authority and its country on the event row; both change src/transparency ' +
+            'or the event log, not only the indexes. The DSA notices (d) likewise join every notice of the year to its case ' +
+            '(PostgreSQL hashes a sequential scan of all the cases) and its decision.',
+        ]
+      : []),
+    "- **Checked**: (a)'s exact figures (`computeRequestFigures`) for every country, received by type, fulfilled by data, " +
+      'rejected by reason, withdrawn, preserved, human-rights refusals and accounts affected, against what the generator ' +
+      "wrote and against direct counts of the orders' own columns (received_at, disclosed_at, decided_at, the targets and " +
+      'failed checks) for the same quarter; the DSA totals against the generator.',
+    '',
+  ];
 }
 
 function legalSection(results: LegalResult[]): string[] {

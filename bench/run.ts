@@ -16,6 +16,7 @@ import {
   formatMachine,
   formatQueue,
   formatScan,
+  formatTransparency,
   loadAverage,
   saveResults,
   writeBenchmarksDoc,
@@ -27,10 +28,16 @@ import { QUEUE_DEFAULTS, type QueueOptions, type QueueResult, runQueue } from '.
 import { SCAN_DEFAULTS, type ScanOptions, runScanBench } from './content-scanning.js';
 import { formatImages, runImagesBench } from './images.js';
 import { LEGAL_DEFAULTS, type LegalOptions, type LegalResult, runLegal } from './legal.js';
+import {
+  TRANSPARENCY_DEFAULTS,
+  type TransparencyOptions,
+  type TransparencyResult,
+  runTransparency,
+} from './transparency.js';
 import { killChildrenNow } from './server.js';
 import { removeLeftovers, removeTempFoldersNow } from './store.js';
 
-const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images|legal ...] [options]
+const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images|legal|transparency ...] [options]
 
 Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
 prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHMARKS.md.
@@ -50,7 +57,10 @@ prints the figures, writes bench/results/<date>.json and regenerates docs/BENCHM
   --accounts N              legal: accounts in the phone lookup table (default ${LEGAL_DEFAULTS.accounts.toLocaleString('en')})
   --package-sessions N      legal: sessions in the period per package, one target's or shared (default ${LEGAL_DEFAULTS.packageSessions.toLocaleString('en')})
   --targets N               legal: targets of the many-target order, at most 100 (default ${LEGAL_DEFAULTS.targets})
-  --repetitions N           legal: timed packages per order shape, median reported (default ${LEGAL_DEFAULTS.repetitions})
+  --repetitions N           legal: timed packages per order shape, median reported (default ${LEGAL_DEFAULTS.repetitions});
+                            transparency: timed calls per report after the first (default ${TRANSPARENCY_DEFAULTS.repetitions})
+  --orders N                transparency: legal orders over ${TRANSPARENCY_DEFAULTS.years} years (default ${TRANSPARENCY_DEFAULTS.orders.toLocaleString('en')})
+  --decisions N             transparency: moderation decisions over the same years (default ${TRANSPARENCY_DEFAULTS.decisions.toLocaleString('en')})
   --save                    write results even though sizes differ from the defaults
   --no-save                 print only; write no results file and leave the docs alone
 
@@ -77,6 +87,8 @@ const NAMES: Record<string, BenchmarkName> = {
   legal: 'legal',
   disclosure: 'legal',
   'legal-requests': 'legal',
+  transparency: 'transparency',
+  reports: 'transparency',
 };
 
 /** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
@@ -85,6 +97,9 @@ const BYTES_PER_SESSION = 500;
 const BYTES_PER_CASE = 1000;
 /** Bytes the phone lookup table takes per account, indexes included, with room to spare. */
 const BYTES_PER_ACCOUNT = 500;
+/** Bytes transparency's store takes per legal order and per decision (their rows and indexes), with room to spare. */
+const BYTES_PER_ORDER = 4500;
+const BYTES_PER_DECISION = 6000;
 
 /** A mistake on the command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -118,6 +133,8 @@ function parseCommandLine() {
         'package-sessions': { type: 'string' },
         targets: { type: 'string' },
         repetitions: { type: 'string' },
+        orders: { type: 'string' },
+        decisions: { type: 'string' },
         save: { type: 'boolean' },
         'no-save': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -137,12 +154,12 @@ async function main(): Promise<number> {
   const unknown = positionals.filter((p) => !(p in NAMES));
   if (unknown.length > 0) {
     throw new UsageError(
-      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images, legal)`,
+      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images, legal, transparency)`,
     );
   }
   const selected: BenchmarkName[] = positionals.length
     ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
-    : ['ingest', 'lookup', 'intake', 'queue', 'scan', 'images', 'legal'];
+    : ['ingest', 'lookup', 'intake', 'queue', 'scan', 'images', 'legal', 'transparency'];
   if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
     throw new UsageError('--store must be sqlite or postgres');
   }
@@ -182,7 +199,14 @@ async function main(): Promise<number> {
     repetitions: positiveInt('repetitions', values.repetitions, LEGAL_DEFAULTS.repetitions, 100),
     lookups: positiveInt('lookups', values.lookups, LEGAL_DEFAULTS.lookups),
   };
+  const transparencyOptions: TransparencyOptions = {
+    ...TRANSPARENCY_DEFAULTS,
+    orders: positiveInt('orders', values.orders, TRANSPARENCY_DEFAULTS.orders, 100_000_000),
+    decisions: positiveInt('decisions', values.decisions, TRANSPARENCY_DEFAULTS.decisions, 1_000_000_000),
+    repetitions: positiveInt('repetitions', values.repetitions, TRANSPARENCY_DEFAULTS.repetitions, 100),
+  };
   const defaults =
+    JSON.stringify(transparencyOptions) === JSON.stringify(TRANSPARENCY_DEFAULTS) &&
     JSON.stringify(legalOptions) === JSON.stringify(LEGAL_DEFAULTS) &&
     JSON.stringify(ingestOptions) === JSON.stringify(INGEST_DEFAULTS) &&
     JSON.stringify(scanOptions) === JSON.stringify(SCAN_DEFAULTS) &&
@@ -200,7 +224,10 @@ async function main(): Promise<number> {
   const need =
     (selected.includes('lookup') ? lookupOptions.sessions * BYTES_PER_SESSION : 0) +
     (selected.includes('queue') ? queueOptions.cases * BYTES_PER_CASE : 0) +
-    (selected.includes('legal') ? legalOptions.accounts * BYTES_PER_ACCOUNT : 0);
+    (selected.includes('legal') ? legalOptions.accounts * BYTES_PER_ACCOUNT : 0) +
+    (selected.includes('transparency')
+      ? transparencyOptions.orders * BYTES_PER_ORDER + transparencyOptions.decisions * BYTES_PER_DECISION
+      : 0);
   if (need > 0) checkDiskSpace(need);
 
   const started = Date.now();
@@ -264,6 +291,15 @@ async function main(): Promise<number> {
     fresh.legal = results;
     console.log(`${formatLegal(results)}\n`);
   }
+  if (selected.includes('transparency')) {
+    const results: TransparencyResult[] = [];
+    for (const store of stores) {
+      console.error(`  transparency: ${store}: filling orders and decisions, then timing the reports…`);
+      results.push(await runTransparency(store, transparencyOptions));
+    }
+    fresh.transparency = results;
+    console.log(`${formatTransparency(results)}\n`);
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };
   console.log(
@@ -295,7 +331,13 @@ async function main(): Promise<number> {
     ...(fresh.images && fresh.images.targetMet.p50At10M === false ? ['matcher p50 at 10 million'] : []),
     ...(fresh.images && fresh.images.targetMet.memory === false ? ['matcher memory per million'] : []),
     ...(fresh.legal ?? []).filter((r) => !r.targetMet.phoneLookupP99).map((r) => `phone lookup on ${r.store}`),
+    ...(fresh.transparency ?? [])
+      .filter((r) => r.targetMet.quarterPostgres === false)
+      .map((r) => `quarter's report on ${r.store}`),
   ];
+  const wrong = (fresh.transparency ?? []).filter((r) => r.checked.mismatches.length || r.checked.dsaMismatches.length);
+  if (wrong.length)
+    console.log(`Transparency figures differing from the data: ${wrong.map((r) => r.store).join(', ')}.`);
   const incomplete = (fresh.intake ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
   if (incomplete.length) console.log(`Reports answered 201 but not stored: ${incomplete.join(', ')}.`);
   const unscanned = (fresh.scan?.http ?? []).filter((r) => !r.stored.complete).map((r) => r.store);
