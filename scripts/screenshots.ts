@@ -113,6 +113,16 @@ async function main(): Promise<void> {
     await admin.goto(`${base}/console/authorities`);
     await settle(admin, 'Authorities');
     await shoot(admin, 'admin-authorities');
+    for (const [page, title] of [
+      ['hash-banks', 'Hash banks'],
+      ['webhooks', 'Webhooks'],
+      ['policy-history', 'Policy history'],
+      ['audit', 'Audit log'],
+    ] as const) {
+      await admin.goto(`${base}/console/${page}`);
+      await settle(admin, title);
+      await shoot(admin, `admin-${page}`);
+    }
   } finally {
     await browser?.close();
     await server.stop();

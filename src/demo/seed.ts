@@ -11,6 +11,7 @@ import { seedModeration } from './moderation-seed.js';
 import { type DemoAuthorityKey, demoAuthorities, seedLegal } from './legal-seed.js';
 import { mulberry32 } from '../random.js';
 import { seedDemoUsers } from './users-seed.js';
+import { addHashes, createBank } from '../hashes/banks.js';
 
 export const DEMO_TOKENS_FILE = 'demo-tokens.json';
 export { DEMO_USERS_FILE } from './users-seed.js';
@@ -176,6 +177,7 @@ export async function seedDemo(ctx: Context, accountCount = 300, now = Date.now(
     },
     now,
   );
+  await seedHashBanks(ctx, rand);
   const accounts = await db.selectFrom('accounts').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return { accounts: Number(accounts.n), sessions: sessionCount, tokensFile, usersFile, seeded: !already };
 }
@@ -193,5 +195,25 @@ async function tokensStillValid(ctx: Context, file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Two small banks so the admin page and the image scanner have something to show: PDQ
+ * hashes of invented images (a bank the operator would import from an industry list)
+ * and exact MD5s. Made once; random but the same in every demo.
+ */
+async function seedHashBanks(ctx: Context, rand: () => number): Promise<void> {
+  const db = ctx.store.db;
+  const hex = (chars: number) => Array.from({ length: chars }, () => Math.floor(rand() * 16).toString(16)).join('');
+  const banks = [
+    { name: 'demo-terrorism-pdq', category: 'terrorism', action: 'review', kind: 'pdq', chars: 64, count: 12 },
+    { name: 'demo-spam-md5', category: 'spam', action: 'remove', kind: 'md5', chars: 32, count: 5 },
+  ];
+  for (const b of banks) {
+    const hashes = Array.from({ length: b.count }, () => ({ kind: b.kind, value: hex(b.chars) }));
+    if (await db.selectFrom('hash_banks').select('id').where('name', '=', b.name).executeTakeFirst()) continue;
+    await createBank(db, SYSTEM_ACTOR('demo'), b.name, { category: b.category, action: b.action, threshold: 31 });
+    await addHashes(db, SYSTEM_ACTOR('demo'), b.name, hashes, 'demo');
   }
 }
