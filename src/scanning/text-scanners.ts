@@ -12,31 +12,45 @@ export class RulesScanner implements Scanner {
   readonly name = 'rules';
   readonly cost = 3;
   readonly version: string;
+  /** How many rules there are (`rules.list` builds a new array of copies each time it is read). */
+  private readonly ruleCount: number;
 
   constructor(private readonly rules: CompiledRules) {
     // The rules are part of the policy, whose hash is recorded too; this names the rule set alone.
     const digest = crypto.createHash('sha256').update(JSON.stringify(rules.list)).digest('hex');
     this.version = `rules:${rules.list.length}:${digest.slice(0, 16)}`;
+    this.ruleCount = rules.list.length;
   }
 
   accepts(item: ScanItem): boolean {
-    return item.text !== null && item.text.length > 0 && this.rules.list.length > 0;
+    return item.text !== null && item.text.length > 0 && this.ruleCount > 0;
   }
 
   scan(item: ScanItem): Signal[] {
     const hits = this.rules.match(item.text!, {
       surface: item.public ? 'public' : 'private',
-      ...(item.language ? { language: item.language } : {}),
+      // A rule limited to languages applies to a message of unknown (absent or empty) language.
+      language: item.language || undefined,
     });
-    return hits.map((hit) => ({
-      scanner: this.name,
-      category: hit.category as CategoryCode,
-      score: hit.score,
-      ...(hit.shadow ? { shadow: true } : {}),
-      // A rule that asks only for review never removes, however high its score.
-      ...(hit.action === 'review' ? { ceiling: 'review' as const } : {}),
-      detail: { ruleId: hit.ruleId, kind: hit.kind, term: hit.term, count: hit.count },
-    }));
+    if (hits.length === 0) return []; // most messages
+    const signals: Signal[] = [];
+    for (const hit of hits) {
+      const category = hit.category as CategoryCode;
+      const detail = { ruleId: hit.ruleId, kind: hit.kind, term: hit.term, count: hit.count };
+      // Written out, the keys in one order (scanner, category, score, shadow, ceiling, detail), each
+      // optional one only when set. A rule that asks only for review never removes, however high its score.
+      const review = hit.action === 'review';
+      signals.push(
+        hit.shadow
+          ? review
+            ? { scanner: this.name, category, score: hit.score, shadow: true, ceiling: 'review', detail }
+            : { scanner: this.name, category, score: hit.score, shadow: true, detail }
+          : review
+            ? { scanner: this.name, category, score: hit.score, ceiling: 'review', detail }
+            : { scanner: this.name, category, score: hit.score, detail },
+      );
+    }
+    return signals;
   }
 }
 
@@ -62,18 +76,21 @@ export class ClassifierScanner implements Scanner {
   }
 
   scan(item: ScanItem): Signal[] {
-    this.model.scoreInto(item.text!, this.probabilities);
+    const probabilities = this.probabilities;
+    this.model.scoreInto(item.text!, probabilities);
+    const categories = this.model.categories;
     const signals: Signal[] = [];
-    this.model.categories.forEach((category, c) => {
-      const p = this.probabilities[c]!;
-      if (p < CLASSIFIER_SIGNAL_FLOOR) return;
+    for (let c = 0; c < categories.length; c++) {
+      const p = probabilities[c]!;
+      if (p < CLASSIFIER_SIGNAL_FLOOR) continue;
+      const category = categories[c]!;
       signals.push({
         scanner: this.name,
         category,
         score: round4(p),
         detail: { model: this.model.version, threshold: this.model.thresholds[category] },
       });
-    });
+    }
     return signals;
   }
 }

@@ -7,6 +7,15 @@ import { TextModelError, decodeModel, modelVersion, type ModelParameters } from 
 
 export { TextModelError } from './model-file.js';
 
+/**
+ * Features summed per block: each block's weight rows are first touched in a tight loop, then
+ * summed (see {@link TextModel.logitsInto}); 256 rows are 256 cache lines, 16 KiB, which stay in L1.
+ */
+const BLOCK = 256;
+/** Where the touching loop leaves its result, so that the compiler keeps its loads. */
+const touchedSink = { value: 0 };
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The folder of shipped models (`models/` at the repository root). */
 export const MODELS_DIR = path.resolve(here, '../../../models');
@@ -78,6 +87,11 @@ export class TextModel {
   readonly thresholds: Readonly<Record<string, number>>;
   private readonly featurizer: Featurizer;
   private readonly weights: Int16Array;
+  /**
+   * The same weights read two at a time (little-endian: the low half of each 32-bit word is the
+   * weight of the even category): one load per pair instead of two. Null on a big-endian platform.
+   */
+  private readonly weightPairs: Int32Array | null;
   private readonly scales: Float64Array;
   private readonly bias: Float64Array;
   private readonly plattA: Float64Array;
@@ -95,6 +109,10 @@ export class TextModel {
     this.categories = params.categories.map((c) => c.code as CategoryCode);
     this.featurizer = new Featurizer(params.feature);
     this.weights = params.weights;
+    this.weightPairs =
+      LITTLE_ENDIAN && this.weights.byteOffset % 4 === 0 && this.weights.length % 2 === 0
+        ? new Int32Array(this.weights.buffer, this.weights.byteOffset, this.weights.length / 2)
+        : null;
     this.scales = params.scales;
     const C = this.categories.length;
     this.bias = Float64Array.from(params.categories, (c) => c.bias);
@@ -119,11 +137,18 @@ export class TextModel {
     const buckets = this.featurizer.buckets;
     const signs = this.featurizer.signs;
     const w = this.weights;
-    if (C === 8) {
+    const pairs = this.weightPairs;
+    if (C === 8 && pairs !== null) {
       // The shipped model's eight categories, unrolled into locals: the JIT keeps the
-      // sums in registers instead of loading and storing `acc` for every weight. The sign
-      // multiplies instead of branching: signs are random, so a branch on them mispredicts
-      // half the time (the integer sums are exact either way, so the result is the same).
+      // sums in registers instead of loading and storing `acc` for every weight. A bucket's
+      // eight i16 weights are 16 contiguous bytes (never across a cache line), read as four
+      // 32-bit words. The table is 4 MiB and the rows a message needs are scattered over it:
+      // most of the classifier's time is waiting for them. So each block of features is done
+      // in two loops: the first only loads one word of each row (a few instructions per row, so
+      // the processor has many of the misses in flight at once), the second sums the rows,
+      // now in the cache. The sign multiplies instead of branching: signs are random, so a
+      // branch on them mispredicts half the time. Integer sums (at most 32767 per feature,
+      // far below 2^53) are exact in any order: the result is the one of the plain loop below.
       let a0 = 0;
       let a1 = 0;
       let a2 = 0;
@@ -132,17 +157,27 @@ export class TextModel {
       let a5 = 0;
       let a6 = 0;
       let a7 = 0;
-      for (let i = 0; i < n; i++) {
-        const base = buckets[i]! << 3;
-        const s = signs[i]!;
-        a0 += s * w[base]!;
-        a1 += s * w[base + 1]!;
-        a2 += s * w[base + 2]!;
-        a3 += s * w[base + 3]!;
-        a4 += s * w[base + 4]!;
-        a5 += s * w[base + 5]!;
-        a6 += s * w[base + 6]!;
-        a7 += s * w[base + 7]!;
+      for (let from = 0; from < n; from += BLOCK) {
+        const to = Math.min(n, from + BLOCK);
+        let touched = 0;
+        for (let i = from; i < to; i++) touched |= pairs[buckets[i]! << 2]!;
+        touchedSink.value = touched;
+        for (let i = from; i < to; i++) {
+          const base = buckets[i]! << 2;
+          const s = signs[i]!;
+          const p0 = pairs[base]!;
+          const p1 = pairs[base + 1]!;
+          const p2 = pairs[base + 2]!;
+          const p3 = pairs[base + 3]!;
+          a0 += s * ((p0 << 16) >> 16);
+          a1 += s * (p0 >> 16);
+          a2 += s * ((p1 << 16) >> 16);
+          a3 += s * (p1 >> 16);
+          a4 += s * ((p2 << 16) >> 16);
+          a5 += s * (p2 >> 16);
+          a6 += s * ((p3 << 16) >> 16);
+          a7 += s * (p3 >> 16);
+        }
       }
       acc[0] = a0;
       acc[1] = a1;

@@ -1110,8 +1110,26 @@ function isCompatStable(text: string): boolean {
 }
 
 function copyElements(el: Elements, out: Output): void {
-  out.reserve(el.length * 2 + 16);
-  for (let k = 0; k < el.length; k++) out.write(el.cp[k]!, el.src[k]!);
+  const n = el.length;
+  out.reserve(n * 2 + 16);
+  const { cp: cps, src: srcs } = el;
+  const { units, offsets, runs } = out;
+  let w = 0;
+  for (let k = 0; k < n; k++) {
+    const c = cps[k]!;
+    if (c >= 0x10000) {
+      // An astral code point: two units (rare; the general write).
+      out.length = w;
+      out.write(c, srcs[k]!);
+      w = out.length;
+      continue;
+    }
+    units[w] = c;
+    offsets[w] = srcs[k]!;
+    runs[w] = 1;
+    w++;
+  }
+  out.length = w;
 }
 
 function foldCompat(text: string, out: Output): void {

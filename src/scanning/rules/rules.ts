@@ -686,23 +686,16 @@ export class CompiledRules {
   private scanRegex(c: CombinedRegex, n: NormalisedText, hits: HitCollector, allowed: SpanSet): void {
     const text = n.text.length > this.maxRegexChars ? n.text.slice(0, this.maxRegexChars) : n.text;
     const { regex, alternatives } = c;
-    const seen = new Uint8Array(alternatives.length);
-    const record = (alt: number, start: number, end: number) => {
-      seen[alt] = 1;
-      const a = alternatives[alt]!;
-      if (!hits.applies(a.rule)) return;
-      const span = toSourceSpan(n, start, end);
-      if (allowed.size > 0 && allowed.covers(span.start, span.end)) return;
-      hits.add(a.rule, a.pattern, span.start, span.end);
-    };
+    let seen: Uint8Array | null = null;
     let examined = 0;
     regex.lastIndex = 0;
     for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+      seen ??= new Uint8Array(alternatives.length); // only once something matched (most messages: nothing)
       const at = m.index;
       let alt = 1;
       while (m[alt] === undefined) alt++;
       alt--;
-      record(alt, at, at + m[0].length);
+      this.recordRegex(alternatives, alt, seen, n, hits, allowed, at, at + m[0].length);
       // Alternatives after the one that won may match at the same place: an
       // earlier shadow rule must not hide a later active one.
       for (let j = alt + 1; j < alternatives.length; j++) {
@@ -710,11 +703,30 @@ export class CompiledRules {
         const sticky = alternatives[j]!.sticky;
         sticky.lastIndex = at;
         const s = sticky.exec(text);
-        if (s) record(j, at, at + s[0].length);
+        if (s) this.recordRegex(alternatives, j, seen, n, hits, allowed, at, at + s[0].length);
       }
       if (++examined >= MAX_REGEX_MATCHES) break;
       regex.lastIndex = at + 1;
     }
+  }
+
+  /** Records a match of alternative `alt` at [start, end) of the normalised text (a method, not a closure made per scan). */
+  private recordRegex(
+    alternatives: readonly RegexAlternative[],
+    alt: number,
+    seen: Uint8Array,
+    n: NormalisedText,
+    hits: HitCollector,
+    allowed: SpanSet,
+    start: number,
+    end: number,
+  ): void {
+    seen[alt] = 1;
+    const a = alternatives[alt]!;
+    if (!hits.applies(a.rule)) return;
+    const span = toSourceSpan(n, start, end);
+    if (allowed.size > 0 && allowed.covers(span.start, span.end)) return;
+    hits.add(a.rule, a.pattern, span.start, span.end);
   }
 
   private scanWallets(compat: NormalisedText, hits: HitCollector): void {
