@@ -160,6 +160,24 @@ describeEachStore('image scanning against hash banks', (get) => {
     );
     assert.equal((await listed(h.tokens.restricted_reviewer)).includes(other.caseId), false);
     assert.ok((await listed(h.tokens.admin)).includes(other.caseId));
+
+    // Dismissed as a false match, then reported for spam: the new case is in the main queue. Its
+    // moderators do not learn of the CSAM-bank match; admins still see it on the same case.
+    await decideOk(
+      h,
+      c.id,
+      { actions: [{ type: 'dismiss' }], category: 'csam', ground: 'terms', explanation: 'Not the banked picture.' },
+      h.tokens.restricted_reviewer,
+    );
+    const spam = await reportAs(h, { contentId: id }, 'spam');
+    const bankOf = async (token: string) => {
+      const res = await h.call('GET', `/v1/cases/${spam.caseId}`, { token });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.data.queue, 'main');
+      return res.data.signals.map((s: any) => s.detail?.bank).filter(Boolean);
+    };
+    assert.deepEqual(await bankOf(h.tokens.moderator), [], 'no CSAM-bank match for a moderator');
+    assert.deepEqual(await bankOf(h.tokens.admin), ['csam-test']);
   });
 
   it('a moderator’s removal banks the image in local-confirmed; an overturned appeal takes it out again', async () => {

@@ -9,21 +9,26 @@ import {
   accessibilityProblems,
   browserUnavailable,
   cspViolations,
+  horizontalOverflow,
   launchBrowser,
   serveHarness,
   sessionRouteAvailable,
   signInThroughPage,
   watchedPage,
 } from './helpers/browser.js';
-import { type Harness, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
+import { type Harness, TEST_ACTOR, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
 import { deliverDue } from '../src/webhooks/delivery.js';
 import { openCase, openImageCase } from './helpers/case-fixtures.js';
 import { buildOrder, fileOrder, openPackage, seedViolator } from './helpers/legal.js';
 import { decideOk, reportedContent, seedAccount, seedContent } from './helpers/notice-action.js';
+import { importHashes } from '../src/hashes/banks.js';
+import { hashImage } from '../src/images/hash-image.js';
 import { freePort } from './helpers/webhook-receiver.js';
 import { ensureWebBuild } from './helpers/web-build.js';
 
 const DAY = 86_400_000;
+/** A phone's window, in CSS pixels. */
+const PHONE = { width: 390, height: 844 };
 
 interface StaffUser {
   id: string;
@@ -240,6 +245,20 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
       await m.getByText('Hello, see you at the station at eight.').waitFor();
       await m.getByText('The same advert, ten times a day.').waitFor();
       await assertAccessible(m, 'case');
+      // The case page's own keys: c claims, ? lists them all; none fires while typing in a field.
+      await m.keyboard.press('c');
+      await m.getByText(/Claimed by you until/).waitFor();
+      await m.keyboard.press('?');
+      const help = m.getByRole('dialog', { name: 'Keyboard shortcuts' });
+      await help.getByText('Apply a decision template').waitFor();
+      await m.keyboard.press('Escape');
+      await help.waitFor({ state: 'hidden' });
+      await m.getByLabel('Explanation').focus();
+      await m.keyboard.type('q2');
+      assert.equal(await m.getByLabel('Explanation').inputValue(), 'q2', 'typed, not taken as shortcuts');
+      assert.equal(await m.getByText('Template applied').count(), 0);
+      await m.getByLabel('Explanation').fill('');
+      await m.getByRole('heading', { name: /^Decide/ }).click();
       await m.keyboard.press('2');
       await m.getByText('Template applied: Spam: remove').waitFor();
       assert.equal(await m.getByRole('checkbox', { name: /^Remove content/ }).isChecked(), true);
@@ -256,6 +275,80 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
     } finally {
       await reporter.context.close();
       await moderatorPage.context.close();
+    }
+  });
+
+  it('works on a phone: the report form, the filtered queue and a case fit the screen, and the navigation is usable', async (t) => {
+    if (skip) return t.skip(skip);
+    // Two cases in a language nobody else uses: the language filter finds both, with the category one.
+    const cases = [
+      await reportedContent(h!, { content: { language: 'pt' }, category: 'illegal_drugs' }),
+      await reportedContent(h!, { content: { language: 'pt' }, category: 'spam' }),
+    ];
+    const drugs = cases[0]!;
+    const moderator = await users!.addUser(h!, 'moderator');
+    const w = await watchedPage(browser!, served!.base, { expectStatus: expected, viewport: PHONE });
+    const { page } = w;
+    const assertFits = async (where: string) => {
+      const overflow = await horizontalOverflow(page);
+      assert.equal(overflow.by, 0, `${where}: wider than a phone (${overflow.culprits.join('; ')})`);
+    };
+    try {
+      await page.goto(`${served!.base}/report`);
+      await page.getByRole('heading', { name: 'Report content or an account' }).waitFor();
+      await assertFits('report form');
+      await page.getByRole('button', { name: 'Send the report' }).click();
+      await page.getByText('Some answers are missing').waitFor();
+      await assertFits('report form with its errors');
+
+      await page.goto(`${served!.base}/console`);
+      await assertFits('sign-in');
+      await signInThroughPage(page, moderator);
+      await page.getByRole('heading', { name: 'Moderation queue' }).waitFor();
+      await page.locator('.vrow').first().waitFor();
+      await assertFits('queue');
+
+      // Every section is on the screen, big enough to tap, and takes you there.
+      const nav = page.getByRole('navigation', { name: 'Console sections' });
+      const links = await nav.getByRole('link').all();
+      assert.ok(links.length >= 2, 'the sections are listed');
+      for (const link of links) {
+        const box = await link.boundingBox();
+        const name = await link.textContent();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= PHONE.width, `${name} is on the screen`);
+        assert.ok(box.height >= 24, `${name} is ${box.height}px tall`);
+      }
+      await nav.getByRole('link', { name: 'Appeals' }).click();
+      await page.getByRole('heading', { name: 'Appeals', exact: true }).waitFor();
+      await assertFits('appeals');
+      await nav.getByRole('link', { name: 'Queue' }).click();
+      await page.getByRole('heading', { name: 'Moderation queue' }).waitFor();
+
+      const filters = page.getByRole('form', { name: 'Filter the queue' });
+      await filters.getByLabel('Language').fill('pt');
+      await filters.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText('2 cases.').waitFor();
+      assert.equal(await page.locator('.vrow').count(), 2);
+      await filters.getByLabel('Category').selectOption('illegal_drugs');
+      await filters.getByRole('button', { name: 'Apply' }).click();
+      await page.getByText('1 case.').waitFor();
+      const search = new URL(page.url()).searchParams;
+      assert.deepEqual(
+        [search.get('category'), search.get('language')],
+        ['illegal_drugs', 'pt'],
+        'the filters are in the address',
+      );
+      await assertFits('filtered queue');
+      await page.locator('a.case-link').click();
+      await page.getByRole('heading', { name: `Illegal drugs · content ${drugs.content.id}` }).waitFor();
+      await page.getByRole('button', { name: 'Decide', exact: true }).waitFor();
+      await assertFits('case');
+      await assertAccessible(page, 'case on a phone');
+      await assertClean(w, 'phone');
+      // Out of the way of the next test's count.
+      for (const c of cases) await decideOk(h!, c.caseId, { actions: [{ type: 'dismiss' }], ground: 'terms' });
+    } finally {
+      await w.context.close();
     }
   });
 
@@ -293,6 +386,39 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
       await m.getByText('500 cases.').waitFor();
       const rendered = await m.locator('.vrow').count();
       assert.ok(rendered > 5 && rendered < 50, `${rendered} rows in the DOM for 500 cases`);
+
+      // Scrolled through from top to bottom, half a screen a frame: no task blocks the page for
+      // long (generous: the machine is shared), and the DOM never holds more than a window.
+      const scrolled = (await m.evaluate(`(async () => {
+        const long = [];
+        const observer = new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) long.push(Math.round(e.duration));
+        });
+        observer.observe({ type: 'longtask' });
+        const box = document.querySelector('.vlist');
+        const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+        let steps = 0;
+        let mostRows = 0;
+        for (let y = 0; y <= box.scrollHeight; y += box.clientHeight / 2) {
+          box.scrollTop = y;
+          await frame();
+          await frame();
+          steps++;
+          mostRows = Math.max(mostRows, document.querySelectorAll('.vrow').length);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        observer.disconnect();
+        box.scrollTop = 0;
+        await frame();
+        return { long, steps, mostRows, last: document.querySelector('.vrow:last-child')?.getAttribute('aria-posinset') };
+      })()`)) as { long: number[]; steps: number; mostRows: number };
+      assert.ok(scrolled.steps > 20, `${scrolled.steps} scroll steps`);
+      assert.ok(scrolled.mostRows < 50, `at most ${scrolled.mostRows} rows in the DOM while scrolling`);
+      assert.deepEqual(
+        scrolled.long.filter((ms) => ms > 200),
+        [],
+        `long tasks while scrolling (ms): ${scrolled.long.join(', ')}`,
+      );
 
       for (let i = 0; i < 30; i++) await m.keyboard.press('j');
       const active = m.locator('.vrow.active');
@@ -405,15 +531,40 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
         await l.getByRole('heading', { name: `Order ${reference}` }).waitFor();
         await l.getByText('Target has a related confirmed violation').first().waitFor();
         await l.getByRole('link', { name: /Open the court order/ }).waitFor();
+        await l
+          .getByRole('region', { name: 'Deadline' })
+          .getByText(/^\d.* left$/)
+          .waitFor();
+        await l
+          .getByRole('region', { name: 'Targets' })
+          .getByText(/^Confirmed violation: Illegal drugs/)
+          .first()
+          .waitFor();
+        // The second approver sees the first approval, and by whom.
+        const reviews = l.getByRole('region', { name: 'Reviews' });
+        if (i === 0) await reviews.getByText('No reviews yet.').waitFor();
+        else await reviews.getByText(`by legal ${legal1.id}`, { exact: false }).waitFor();
         if (i === 0) await assertAccessible(l, 'legal order page');
         await l.getByRole('radio', { name: 'Approve' }).check();
         await l.getByRole('button', { name: 'Submit review' }).click();
         await l.getByText('Your approval is recorded.').waitFor();
       }
-      await reviewers[1]!.page
+      const second = reviewers[1]!.page;
+      await second
         .getByText(/Disclosed/)
         .first()
         .waitFor();
+      // The disclosure record: the package, its content and its hash.
+      const record = second.getByRole('region', { name: 'Disclosure package' });
+      await record.getByText(/^1 targets, \d+ records$/).waitFor();
+      await record.getByText('not yet').waitFor();
+      // The policy in force, with its version.
+      await second
+        .getByRole('navigation', { name: 'Console sections' })
+        .getByRole('link', { name: 'Disclosure policy' })
+        .click();
+      await second.getByRole('heading', { name: /^In force: / }).waitFor();
+      await second.getByRole('region', { name: 'Policy text' }).waitFor();
 
       await p.reload();
       const [download] = await Promise.all([
@@ -535,6 +686,61 @@ describe('the web pages in a browser: staff sign-in, report → decision → out
     } finally {
       await w.context.close();
       await newcomer.context.close();
+    }
+  });
+
+  it('a case opened by a hash-bank match names the bank and the distance, and the account’s strikes', async (t) => {
+    if (skip) return t.skip(skip);
+    const picture = fs.readFileSync(new URL('./fixtures/pdq/bridge-mods__aaa-orig.jpg', import.meta.url));
+    await importHashes(h!.ctx.store.db, TEST_ACTOR, (await hashImage(picture)).pdq, {
+      bank: 'e2e-pdq-bank',
+      category: 'spam',
+      action: 'review',
+    });
+    await h!.ctx.hashes.refresh();
+    const account = await seedAccount(h!);
+    const earlier = await reportedContent(h!, { content: { accountId: account.id }, category: 'spam' });
+    await decideOk(h!, earlier.caseId, { category: 'spam', ground: 'terms', explanation: 'Advertising, again.' });
+    const id = `img-e2e-${Date.now().toString(36)}`;
+    const ingest = await h!.call('POST', '/v1/ingest/content', {
+      token: h!.tokens.platform,
+      body: {
+        items: [
+          {
+            id,
+            accountId: account.id,
+            kind: 'image',
+            imageBase64: picture.toString('base64'),
+            createdAt: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    assert.equal(ingest.statusCode, 200, ingest.body);
+    const opened = await h!.ctx.store.db
+      .selectFrom('cases')
+      .select('id')
+      .where('subject_id', '=', id)
+      .executeTakeFirstOrThrow();
+    const moderator = await users!.addUser(h!, 'moderator');
+    const w = await watchedPage(browser!, served!.base, { expectStatus: expected });
+    const m = w.page;
+    try {
+      await m.goto(`${served!.base}/console`);
+      await signInThroughPage(m, moderator);
+      await m.goto(`${served!.base}/console/cases/${opened.id}`);
+      await m.getByRole('heading', { name: `Spam · content ${id}` }).waitFor();
+      const signals = m.getByRole('region', { name: 'Signals' });
+      await signals.getByRole('heading', { name: 'Hash matches' }).waitFor();
+      await signals.getByText(/^Bank e2e-pdq-bank · pdq · distance 0 \(threshold \d+\)/).waitFor();
+      const record = m.getByRole('region', { name: 'Account' });
+      await record.getByText(account.id, { exact: true }).waitFor();
+      await record.getByText('1 active strike, 1 confirmed violation.').waitFor();
+      await record.getByText(/^Spam \(terms\)/).waitFor();
+      await assertAccessible(m, 'hash-match case');
+      await assertClean(w, 'hash-match case');
+    } finally {
+      await w.context.close();
     }
   });
 

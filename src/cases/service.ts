@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { RESTRICTED_QUEUE, type QueueScope, assertMaySee, assertScopeSees } from './restricted.js';
+import { RESTRICTED_QUEUE, type QueueScope, assertMaySee, assertScopeSees, queueScopeOf } from './restricted.js';
 import type { Context } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { CaseTable } from '../db/schema.js';
@@ -12,6 +12,7 @@ import { type AccountView, getAccount } from '../accounts/service.js';
 import { type ViolationsView, listViolations } from '../violations/service.js';
 import { priorityAt } from './priority.js';
 import { signalsOf } from '../scanning/service.js';
+import type { Signal } from '../scanning/scanner.js';
 import { lockedCase } from './open-case.js';
 
 export interface CaseSummary {
@@ -105,6 +106,16 @@ export async function listCases(
   };
 }
 
+/**
+ * The signals a caller may read. A match against a bank of a restricted-queue
+ * category (CSAM) stays with the roles of that queue, even on a case of another
+ * queue: an earlier, dismissed match, or a shadow one, must not reach ordinary moderators.
+ */
+function visibleSignals(ctx: Context, actor: Actor, signals: Signal[]): Signal[] {
+  if (queueScopeOf(actor) !== 'unrestricted') return signals;
+  return signals.filter((s) => !s.category || ctx.policy.category(s.category)?.queue !== RESTRICTED_QUEUE);
+}
+
 export async function getCaseDetail(ctx: Context, actor: Actor, id: string, now = Date.now()): Promise<CaseDetail> {
   const db = ctx.store.db;
   const row = await db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
@@ -135,7 +146,7 @@ export async function getCaseDetail(ctx: Context, actor: Actor, id: string, now 
       status: r.status,
       createdAt: iso(r.created_at),
     })),
-    signals: content ? ((await signalsOf(db, content.id))?.signals ?? []) : [],
+    signals: content ? visibleSignals(ctx, actor, (await signalsOf(db, content.id))?.signals ?? []) : [],
     history: await caseHistory(db, id),
     violations: account ? await listViolations(ctx, row.account_id, now) : null,
   };

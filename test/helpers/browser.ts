@@ -52,6 +52,8 @@ export interface WatchedPage {
 export interface WatchOptions {
   /** Statuses ≥ 400 that are expected (a 401 from GET /v1/session before signing in, a 404 for a wrong key, …). */
   expectStatus?: (status: number, url: string) => boolean;
+  /** The window's size; a laptop's (1280×900) unless told, e.g. a phone's (390×844). */
+  viewport?: { width: number; height: number };
 }
 
 /**
@@ -61,7 +63,10 @@ export interface WatchOptions {
  */
 export async function watchedPage(browser: Browser, base: string, options: WatchOptions = {}): Promise<WatchedPage> {
   const problems: string[] = [];
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    viewport: options.viewport ?? { width: 1280, height: 900 },
+  });
   await context.route(
     (url) => !url.href.startsWith(base),
     (route) => {
@@ -87,6 +92,21 @@ export async function watchedPage(browser: Browser, base: string, options: Watch
     if (status >= 400 && !(options.expectStatus?.(status, r.url()) ?? false)) problems.push(`${status} ${r.url()}`);
   });
   return { context, page, problems };
+}
+
+/**
+ * How far the page is wider than its window, in CSS pixels (0 when nothing overflows
+ * sideways), and the widest elements that stick out, to name in a failure.
+ */
+export async function horizontalOverflow(page: Page): Promise<{ by: number; culprits: string[] }> {
+  return page.evaluate(`(() => {
+    const width = window.innerWidth;
+    const culprits = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > width + 1)
+      .map((el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' ' + Math.round(el.getBoundingClientRect().right))
+      .slice(0, 5);
+    return { by: Math.max(0, document.scrollingElement.scrollWidth - width), culprits };
+  })()`) as Promise<{ by: number; culprits: string[] }>;
 }
 
 /** CSP violations the page saw so far. */

@@ -5,6 +5,7 @@ import { TextField } from '../../components/Field.tsx';
 import { ErrorBox, Loading, StatusLine } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { formatTime, isoToLocalInput, localInputToIso } from '../../lib/time.ts';
 import { setSearch, useLocation } from '../../router.tsx';
 
@@ -120,7 +121,7 @@ export function AuditPage() {
         <ErrorBox messages={[describeError(first.error)]} />
       ) : (
         <>
-          <div className="table-wrap">
+          <TableWrap label="Audit entries">
             <table className="stack-on-phone audit">
               <caption className="visually-hidden">Audit entries</caption>
               <thead>
@@ -160,7 +161,7 @@ export function AuditPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
           {nextAfter !== null && nextAfter !== undefined ? (
             <button type="button" onClick={() => void loadMore()}>
               Load the next {PAGE}

@@ -5,6 +5,7 @@ import { SelectField, TextArea, TextField } from '../../components/Field.tsx';
 import { ErrorBox, Loading, StatusLine } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { fieldSentence, placeProblems, pointerTokens, problemsOf } from '../../lib/field-errors.ts';
 import { formatTime } from '../../lib/time.ts';
 import {
@@ -41,7 +42,7 @@ export function HashBanksPage() {
       ) : list.length === 0 ? (
         <p className="empty">No hash banks yet.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Hash banks">
           <table className="stack-on-phone">
             <caption className="visually-hidden">Hash banks</caption>
             <thead>
@@ -74,7 +75,7 @@ export function HashBanksPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       <CreateBank
         onCreated={(b) => {

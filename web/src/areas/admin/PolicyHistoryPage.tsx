@@ -3,6 +3,7 @@ import type { PolicyView } from '../../api/types.ts';
 import { ErrorBox, Loading } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { formatTime } from '../../lib/time.ts';
 
 /**
@@ -33,7 +34,7 @@ export function PolicyHistoryPage() {
       ) : p.history.length === 0 ? (
         <p className="empty">No policy version has been recorded yet.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Policy versions, newest first">
           <table className="stack-on-phone">
             <caption className="visually-hidden">Policy versions, newest first</caption>
             <thead>
@@ -61,7 +62,7 @@ export function PolicyHistoryPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Page>
   );

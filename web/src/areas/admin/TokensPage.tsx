@@ -6,6 +6,7 @@ import { ErrorBox, Loading, StatusLine } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { Secret } from '../../components/Secret.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { placeProblems } from '../../lib/field-errors.ts';
 import { formatTime, localInputToIso } from '../../lib/time.ts';
 import { ROLES } from '../../lib/vocabulary.ts';
@@ -42,7 +43,7 @@ export function TokensPage() {
       ) : tokens.error ? (
         <ErrorBox messages={[describeError(tokens.error)]} />
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Tokens">
           <table className="stack-on-phone">
             <caption className="visually-hidden">Tokens</caption>
             <thead>
@@ -89,7 +90,7 @@ export function TokensPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       <CreateToken
         authorities={authorities.data?.authorities ?? []}

@@ -6,6 +6,7 @@ import { ErrorBox, Loading, StatusLine } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { Secret } from '../../components/Secret.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { placeProblems } from '../../lib/field-errors.ts';
 import { formatTime } from '../../lib/time.ts';
 import { USER_ROLES } from '../../lib/vocabulary.ts';
@@ -42,7 +43,7 @@ export function UsersPage() {
       ) : users.error ? (
         <ErrorBox messages={[describeError(users.error)]} />
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Users">
           <table className="stack-on-phone">
             <caption className="visually-hidden">Users</caption>
             <thead>
@@ -90,7 +91,7 @@ export function UsersPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       <CreateUser authorities={authorities.data?.authorities ?? []} onCreated={() => users.reload()} />
     </Page>

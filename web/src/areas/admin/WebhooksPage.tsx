@@ -6,6 +6,7 @@ import { ErrorBox, Loading, StatusLine } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { Secret } from '../../components/Secret.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { placeProblems } from '../../lib/field-errors.ts';
 import { formatTime } from '../../lib/time.ts';
 import { DELIVERY_STATUSES, WEBHOOK_EVENTS } from '../../lib/vocabulary.ts';
@@ -72,7 +73,7 @@ export function WebhooksPage() {
         ) : endpoints.data?.endpoints.length === 0 ? (
           <p className="empty">No endpoints yet: the platform receives no events.</p>
         ) : (
-          <div className="table-wrap">
+          <TableWrap label="Webhook endpoints">
             <table className="stack-on-phone">
               <caption className="visually-hidden">Webhook endpoints</caption>
               <thead>
@@ -117,7 +118,7 @@ export function WebhooksPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </section>
 
@@ -143,7 +144,7 @@ export function WebhooksPage() {
         ) : deliveries.data?.length === 0 ? (
           <p className="empty">No deliveries{status === 'all' ? '' : ` ${DELIVERY_STATUSES[status] ?? status}`}.</p>
         ) : (
-          <div className="table-wrap">
+          <TableWrap label="Webhook deliveries, newest first">
             <table className="stack-on-phone">
               <caption className="visually-hidden">Webhook deliveries, newest first</caption>
               <thead>
@@ -185,7 +186,7 @@ export function WebhooksPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </section>
 

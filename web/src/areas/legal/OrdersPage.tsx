@@ -4,6 +4,7 @@ import { SelectField } from '../../components/Field.tsx';
 import { ErrorBox, Loading } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useNow, useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { formatTime, timeLeft } from '../../lib/time.ts';
 import { LEGAL_STATUSES, categoryLabel } from '../../lib/vocabulary.ts';
 import { Link, setSearch, useLocation } from '../../router.tsx';
@@ -36,7 +37,7 @@ export function OrdersPage() {
       ) : orders.data?.requests.length === 0 ? (
         <p className="empty">No orders with this status.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Orders, nearest deadline first">
           <table className="stack-on-phone">
             <caption className="visually-hidden">Orders, nearest deadline first</caption>
             <thead>
@@ -83,7 +84,7 @@ export function OrdersPage() {
               })}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Page>
   );

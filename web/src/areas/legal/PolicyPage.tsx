@@ -3,6 +3,7 @@ import type { PolicyView } from '../../api/types.ts';
 import { ErrorBox, Loading } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { formatTime } from '../../lib/time.ts';
 
 /** The disclosure policy in force (GET /v1/transparency/policy) and the versions used so far. */
@@ -43,7 +44,7 @@ export function PolicyPage() {
           </section>
           <section className="card" aria-labelledby="history-title">
             <h2 id="history-title">Versions used</h2>
-            <div className="table-wrap">
+            <TableWrap label="Policy versions used">
               <table>
                 <thead>
                   <tr>
@@ -68,7 +69,7 @@ export function PolicyPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           </section>
         </>
       )}

@@ -13,6 +13,7 @@ import { HelpDialog, type ShortcutHelp } from '../../components/HelpDialog.tsx';
 import { ErrorBox, Loading, StatusLine } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useNow, useResource, useShortcuts } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { ageOf, formatTime } from '../../lib/time.ts';
 import { actionLabel, categoryLabel } from '../../lib/vocabulary.ts';
 import { Link, navigate } from '../../router.tsx';
@@ -252,7 +253,7 @@ function Signals({ signals }: { signals: Signal[] }) {
       {signals.length === 0 ? (
         <p>No scanner signals for this subject.</p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Scanner signals with their scores">
           <table>
             <caption className="visually-hidden">Scanner signals with their scores</caption>
             <thead>
@@ -285,7 +286,7 @@ function Signals({ signals }: { signals: Signal[] }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {rules.length ? (
         <>

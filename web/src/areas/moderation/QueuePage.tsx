@@ -260,7 +260,8 @@ export function QueuePage() {
       <StatusLine>
         {loading
           ? 'Loading cases…'
-          : status || `${cases.length}${next ? '+' : ''} cases${selected.size ? `, ${selected.size} selected` : ''}.`}
+          : status ||
+            `${cases.length}${next ? '+' : ''} ${cases.length === 1 && !next ? 'case' : 'cases'}${selected.size ? `, ${selected.size} selected` : ''}.`}
       </StatusLine>
       <ErrorBox messages={error ? [error] : []} focus={false} />
 

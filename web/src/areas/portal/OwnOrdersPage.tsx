@@ -4,6 +4,7 @@ import { SelectField } from '../../components/Field.tsx';
 import { ErrorBox, Loading } from '../../components/Messages.tsx';
 import { Page } from '../../components/Page.tsx';
 import { useNow, useResource } from '../../components/hooks.ts';
+import { TableWrap } from '../../components/TableWrap.tsx';
 import { formatTime, timeLeft } from '../../lib/time.ts';
 import { LEGAL_STATUSES } from '../../lib/vocabulary.ts';
 import { Link, setSearch, useLocation } from '../../router.tsx';
@@ -39,7 +40,7 @@ export function OwnOrdersPage() {
           No orders yet. <Link to="/portal/new">File one</Link>.
         </p>
       ) : (
-        <div className="table-wrap">
+        <TableWrap label="Our orders">
           <table className="stack-on-phone">
             <caption className="visually-hidden">Our orders</caption>
             <thead>
@@ -75,7 +76,7 @@ export function OwnOrdersPage() {
               })}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Page>
   );
