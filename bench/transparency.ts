@@ -34,6 +34,7 @@ import type { ScanningPolicy } from '../src/scanning/scanning-policy.js';
 import { type DsaFigures, computeDsaFigures } from '../src/transparency/dsa-figures.js';
 import { parseReportRange } from '../src/transparency/range.js';
 import {
+  type CountryQuarter,
   HUMAN_RIGHTS_REASONS,
   REVIEWER_REJECTED,
   type RequestFigures,
@@ -520,18 +521,7 @@ interface Authority {
 }
 
 /** What the generator wrote, counted its own way, for the checks. */
-interface QuarterTally {
-  received: number;
-  receivedByType: Record<string, number>;
-  fulfilled: number;
-  fulfilledByData: { ip_addresses: number; phone_number: number; both: number };
-  rejected: number;
-  rejectedByReason: Record<string, number>;
-  withdrawn: number;
-  preserved: number;
-  refusedHumanRights: number;
-  accounts: Set<string>;
-}
+type QuarterTally = Omit<CountryQuarter, 'country' | 'quarter' | 'accountsAffected'> & { accounts: Set<string> };
 
 interface DsaTally {
   ordersInScope: number;
@@ -1224,9 +1214,7 @@ class World {
       else if (kind === 'preserved') q.preserved++;
       else if (kind === 'disclosed') {
         q.fulfilled++;
-        const both = data.includes('ip_addresses') && data.includes('phone_number');
-        const key = both ? 'both' : data.includes('ip_addresses') ? 'ip_addresses' : 'phone_number';
-        q.fulfilledByData[key]++;
+        q.fulfilledByData[disclosedDataLabel(data)]++;
         for (const x of included) q.accounts.add(x.accountId!);
       }
     }
