@@ -303,6 +303,9 @@ async function insertTargets(
           status: 'in_effect',
           created_at: from - DAY,
           reversed_at: null,
+          opened_by: 'report',
+          restricts: 1,
+          removes_content: 0,
         })
         .execute();
       await tx

@@ -326,6 +326,7 @@ const TABLES = {
     ['created_at', 'bigint'],
     ['updated_at', 'bigint'],
     ['closed_at', 'bigint'],
+    ['opened_by', 'text'],
   ],
   reports: [
     ['id', 'text'],
@@ -346,6 +347,7 @@ const TABLES = {
     ['outcome', 'text'],
     ['created_at', 'bigint'],
     ['resolved_at', 'bigint'],
+    ['ground', 'text'],
   ],
   moderation_events: [
     ['id', 'text'],
@@ -376,6 +378,9 @@ const TABLES = {
     ['status', 'text'],
     ['created_at', 'bigint'],
     ['reversed_at', 'bigint'],
+    ['opened_by', 'text'],
+    ['restricts', 'integer'],
+    ['removes_content', 'integer'],
   ],
   appeals: [
     ['id', 'text'],
@@ -1264,7 +1269,7 @@ class World {
     category: string,
     at: number,
     trusted: boolean,
-    outcome: { at: number; outcome: string } | null,
+    outcome: { at: number; outcome: string; ground: string | null } | null,
   ): { source: string; weight: number; actor: string; role: string } {
     const d = this.dice;
     const id = d.id('rep');
@@ -1320,6 +1325,7 @@ class World {
       outcome?.outcome ?? null,
       at,
       outcome?.at ?? null,
+      outcome?.ground ?? null,
     ]);
     this.count('reports');
     const actor = source === 'public' ? 'public' : (tokenId as string);
@@ -1405,7 +1411,7 @@ class World {
     let weight = 0;
     let trusted = 0;
     const sources: string[] = [];
-    const outcome = { at: decidedAt, outcome: dismiss ? 'no_action' : 'action_taken' };
+    const outcome = { at: decidedAt, outcome: dismiss ? 'no_action' : 'action_taken', ground: dismiss ? null : ground };
     let openedBy: { actor: string; role: string } = { actor: 'system:scanner', role: 'system' };
     if (source === 'report') {
       const byFlagger = d.chance(0.08);
@@ -1471,6 +1477,7 @@ class World {
       createdAt,
       decidedAt,
       decidedAt,
+      source,
     ]);
     this.count('cases');
     const opened =
@@ -1563,6 +1570,9 @@ class World {
       decisionStatus,
       decidedAt,
       reversedAt,
+      source,
+      statement ? 1 : 0,
+      actions.some((a) => a.type === 'remove_content') ? 1 : 0,
     ]);
     this.count('decisions');
     if (decidedAt >= this.dsaFrom && decidedAt < this.dsaTo) {
@@ -1632,6 +1642,7 @@ class World {
         createdAt,
         updatedAt,
         null,
+        byScan ? 'scan' : 'report',
       ]);
       this.count('cases');
       const opened = byScan
@@ -2324,7 +2335,6 @@ async function checkFigures(
   const dsaMismatches: string[] = [];
   let dsaCompared = 0;
   const t = world.dsa;
-  const num = (v: number | string) => (typeof v === 'number' ? v : Number.NaN);
   const dsaPairs: Array<[string, number | string, number]> = [
     ['orders received (member states)', dsa.ordersToProvideInformation.received, t.ordersInScope],
     ['orders from outside the scope', dsa.ordersToProvideInformation.receivedFromOutsideScope, t.ordersOutsideScope],
@@ -2341,11 +2351,16 @@ async function checkFigures(
     ['automated removals appealed', dsa.automatedRemovals.appealed, t.automatedRemovalsAppealed],
     ['automated removals overturned', dsa.automatedRemovals.overturned, t.automatedRemovalsOverturned],
   ];
-  const min = bench.ctx.config.transparencyMinCount;
+  // A total with a part below the minimum published count is a range (the sum of its
+  // published parts, dsa-figures.ts): it must hold the generator's count.
+  const holds = (got: number | string, want: number) => {
+    if (typeof got === 'number') return got === want;
+    const [lo, hi] = got.split('–').map(Number);
+    return lo! <= want && want <= hi! && lo! < hi!;
+  };
   for (const [what, got, want] of dsaPairs) {
     dsaCompared++;
-    const expected = want === 0 || want >= min ? want : `1–${min - 1}`;
-    if (got !== expected && num(got) !== want) dsaMismatches.push(`${what}: ${got}, expected ${want}`);
+    if (!holds(got, want)) dsaMismatches.push(`${what}: ${got}, expected ${want}`);
   }
   void options;
   return { quarter: q.label, compared, mismatches, dsaCompared, dsaMismatches };

@@ -3,6 +3,8 @@ import { before, it } from 'node:test';
 import { fileAppeal, resolveAppeal } from '../src/appeals/service.js';
 import type { Actor } from '../src/audit/actor.js';
 import { type DecisionInput, decideCase } from '../src/decisions/service.js';
+import type { Kysely } from 'kysely';
+import { fillDsaOutcomes } from '../src/db/migrations/20261129T120000_dsa_outcomes.js';
 import { reviewLegalRequest } from '../src/legal/review.js';
 import { submitLegalRequest } from '../src/legal/service.js';
 import { fileReport as fileReportAt } from '../src/reports/service.js';
@@ -10,6 +12,7 @@ import { scanStoredContent } from '../src/scanning/service.js';
 import { CSV_COLUMNS, dsaFiguresCsv } from '../src/transparency/dsa-figures-csv.js';
 import { type DsaFigures, FIRST_YEAR, computeDsaFigures } from '../src/transparency/dsa-figures.js';
 import { FIGURES_RATE_LIMIT } from '../src/transparency/figures-routes.js';
+import { type PublishedCount, sumOfPublished } from '../src/transparency/requests.js';
 import { assertErrorBody } from './helpers/error-body.js';
 import { type Harness, describeEachStore } from './helpers/harness.js';
 import { addAuthority } from './helpers/identity.js';
@@ -592,6 +595,45 @@ describeEachStore(
       });
     });
 
+    it('counts the notices and decisions recorded before their outcomes were written down alike (the migration fills them in)', async () => {
+      const h = get();
+      const db = h.ctx.store.db;
+      const snapshot = async () => ({
+        reports: await db.selectFrom('reports').select(['id', 'outcome', 'ground']).orderBy('id').execute(),
+        cases: await db.selectFrom('cases').select(['id', 'opened_by']).orderBy('id').execute(),
+        decisions: await db
+          .selectFrom('decisions')
+          .select(['id', 'opened_by', 'restricts', 'removes_content'])
+          .orderBy('id')
+          .execute(),
+      });
+      const written = await snapshot();
+      const openers = new Set(written.cases.map((c) => c.opened_by));
+      assert.deepEqual([...openers].sort(), ['report', 'scan', 'strikes'], 'cases opened in every way');
+      assert.ok(
+        written.reports.some((r) => r.ground === 'illegal') && written.reports.some((r) => r.ground === 'terms'),
+      );
+      assert.ok(
+        written.decisions.some((d) => d.restricts === 0) && written.decisions.some((d) => d.removes_content === 1),
+      );
+      const before = await computeDsaFigures(h.ctx, YEAR);
+
+      await db.updateTable('reports').set({ ground: null }).execute();
+      await db.updateTable('cases').set({ opened_by: null }).execute();
+      await db.updateTable('decisions').set({ opened_by: null, restricts: 0, removes_content: 0 }).execute();
+      const wiped = await computeDsaFigures(h.ctx, YEAR);
+      assert.equal(wiped.ownInitiativeActions.total, 0, 'without the columns nothing is own-initiative');
+      assert.equal(wiped.automatedRemovals.total, 0);
+      assert.equal(wiped.notices.actionTakenOnLegalGround, 0);
+
+      await fillDsaOutcomes(db as unknown as Kysely<any>);
+      assert.deepEqual(await snapshot(), written);
+      assert.deepEqual(
+        { ...(await computeDsaFigures(h.ctx, YEAR)), generatedAt: null },
+        { ...before, generatedAt: null },
+      );
+    });
+
     it('writes the same figures as CSV, one figure per row, a spreadsheet can open', () => {
       const rows = csvRows(csv);
       assert.deepEqual(csvAsFacts(rows), figuresAsFacts(figures));
@@ -688,23 +730,161 @@ describeEachStore(
       const h = get();
       const f = await computeDsaFigures({ ...h.ctx, config: { ...h.ctx.config, transparencyMinCount: 10 } }, YEAR);
       assert.equal(f.minimumPublishedCount, 10);
-      assert.equal(f.notices.received, '1–9');
-      assert.equal(f.ordersToProvideInformation.received, '1–9');
+      // 8 notices in 7 cells (category × source × outcome), each "1–9": the total is their sum.
+      assert.equal(f.notices.received, '7–63');
+      assert.equal(byCategory(f.notices.byCategory, 'illegal_drugs').fromTrustedFlaggers, '1–9');
       assert.equal(f.ordersToProvideInformation.byMemberState.find((r) => r.memberState === 'AT')?.received, 0);
       assert.equal(f.ordersToAct.received, 0);
-      // Medians and shares rest on the exact counts.
+      // Medians rest on the exact counts; a share of ranged counts would give them away.
       assert.equal(f.notices.medianHandlingSeconds, 7200);
-      assert.equal(f.appeals.shareOverturned, 0.75);
+      assert.equal(f.appeals.shareOverturned, null);
+      assert.equal(f.automatedRemovals.shareOverturned, null);
       const note = f.notes.find((n) => n.about === 'minimumPublishedCount')?.text ?? '';
       assert.match(note, /"1–9"/);
+      assert.match(note, /sum of its published parts/);
       // In the CSV too, with its quotes and dash intact.
       const rows = csvRows(dsaFiguresCsv(f));
       assert.equal(rows.find((r) => r.metric === 'minimum_published_count')?.note, note);
-      assert.equal(rows.find((r) => r.section === 'notices' && r.metric === 'received' && !r.source)?.value, '1–9');
+      assert.equal(rows.find((r) => r.section === 'notices' && r.metric === 'received' && !r.source)?.value, '7–63');
       const f3 = await computeDsaFigures({ ...h.ctx, config: { ...h.ctx.config, transparencyMinCount: 3 } }, YEAR);
-      assert.equal(f3.notices.received, 8);
-      assert.equal(f3.ordersToProvideInformation.byMemberState.find((r) => r.memberState === 'FR')?.received, '1–2');
+      assert.equal(f3.ordersToProvideInformation.byMemberState.find((r) => r.memberState === 'FR')?.received, '2–4');
       assert.equal(f3.ordersToProvideInformation.byMemberState.find((r) => r.memberState === 'DE')?.received, 3);
+      assert.equal(f3.ordersToProvideInformation.received, '5–7', 'DE 3 + FR (1–2) + (1–2): not the exact 5');
+      // Overturned: 2 drugs + 1 scam; upheld: 1 spam; each cell below 3.
+      assert.equal(f3.appeals.overturned, '2–4');
+      assert.equal(f3.appeals.decided, '3–6');
+      assert.equal(f3.appeals.shareOverturned, null, 'a share of ranged counts');
+    });
+
+    it('never lets a hidden count be recovered by subtracting one published figure from another', async () => {
+      const h = get();
+      // (A minimum of 2 would publish a 1 as "1–1": no range to hide in, so it is left out.)
+      for (const min of [1, 3, 4, 5, 10]) {
+        const f = await computeDsaFigures({ ...h.ctx, config: { ...h.ctx.config, transparencyMinCount: min } }, YEAR);
+        const at = `minimum ${min}`;
+        // Every total equals the sum of the published parts of each of its partitions, bound for bound:
+        // a total is exact only when all of its parts are.
+        const parts = (total: PublishedCount, partition: PublishedCount[], what: string) => {
+          assert.deepEqual(total, sumOfPublished(partition), `${at}: ${what}`);
+          if (typeof total === 'number')
+            assert.ok(
+              partition.every((p) => typeof p === 'number'),
+              `${at}: ${what}`,
+            );
+        };
+        const o = f.ordersToProvideInformation;
+        parts(
+          o.received,
+          o.byMemberState.map((r) => r.received),
+          'orders by member state',
+        );
+        parts(
+          o.received,
+          o.byCategory.map((r) => r.received),
+          'orders by category',
+        );
+        parts(
+          o.received,
+          o.byMemberStateAndCategory.map((r) => r.received),
+          'orders by member state and category',
+        );
+        for (const m of o.byMemberState) {
+          const cells = o.byMemberStateAndCategory.filter((r) => r.memberState === m.memberState);
+          parts(
+            m.received,
+            cells.map((r) => r.received),
+            `orders of ${m.memberState}`,
+          );
+        }
+        for (const c of o.byCategory) {
+          const cells = o.byMemberStateAndCategory.filter((r) => r.category === c.category);
+          parts(
+            c.received,
+            cells.map((r) => r.received),
+            `orders of ${c.category}`,
+          );
+        }
+        const n = f.notices;
+        parts(n.received, [n.decided, n.pending], 'notices decided and pending');
+        parts(n.received, [n.actionTaken, n.noAction, n.pending], 'notices by outcome');
+        parts(n.decided, [n.actionTaken, n.noAction], 'notices decided');
+        parts(n.actionTaken, [n.actionTakenOnLegalGround, n.actionTakenOnTermsGround], 'notices by ground');
+        parts(
+          n.received,
+          n.bySource.map((r) => r.received),
+          'notices by source',
+        );
+        parts(
+          n.actionTaken,
+          n.bySource.map((r) => r.actionTaken),
+          'notices actioned by source',
+        );
+        parts(
+          n.received,
+          n.byCategory.map((r) => r.received),
+          'notices by category',
+        );
+        parts(
+          n.pending,
+          n.byCategory.map((r) => r.pending),
+          'notices pending by category',
+        );
+        for (const c of n.byCategory)
+          parts(c.received, [c.actionTaken, c.noAction, c.pending], `notices of ${c.category}`);
+        const trusted = n.bySource.find((r) => r.source === 'trusted_flaggers')!;
+        parts(
+          trusted.received,
+          n.byCategory.map((r) => r.fromTrustedFlaggers),
+          'trusted notices by category',
+        );
+        const own = f.ownInitiativeActions;
+        parts(own.total, [own.automated, own.human], 'own-initiative actions');
+        parts(
+          own.total,
+          own.byCategory.map((r) => r.total),
+          'own-initiative actions by category',
+        );
+        parts(
+          own.human,
+          own.byCategory.map((r) => r.human),
+          'human actions by category',
+        );
+        for (const c of own.byCategory) parts(c.total, [c.automated, c.human], `own-initiative ${c.category}`);
+        const a = f.appeals;
+        parts(a.received, [a.upheld, a.overturned, a.pending], 'appeals');
+        parts(a.decided, [a.upheld, a.overturned], 'appeals decided');
+        parts(
+          a.received,
+          a.byCategory.map((r) => r.received),
+          'appeals by category',
+        );
+        parts(
+          a.overturned,
+          a.byCategory.map((r) => r.overturned),
+          'appeals overturned by category',
+        );
+        const r = f.automatedRemovals;
+        assert.equal(
+          typeof r.appealed === 'number' && typeof r.total === 'number' ? r.total >= r.appealed : true,
+          true,
+        );
+        // Shares only of exact counts.
+        for (const [value, counts] of [
+          [a.shareOverturned, [a.overturned, a.decided]],
+          [r.shareOverturned, [r.overturned, r.total]],
+          [r.shareOfAppealedOverturned, [r.overturned, r.appealed]],
+        ] as const) {
+          if (value !== null)
+            assert.ok(
+              counts.every((c) => typeof c === 'number'),
+              `${at}: a share of ranged counts`,
+            );
+        }
+        if (min === 1) {
+          assert.equal(a.shareOverturned, 0.75);
+          assert.equal(n.received, 8);
+        }
+      }
     });
 
     it('refuses a malformed, early or future year and a bad format with 422', async () => {

@@ -111,6 +111,7 @@ export async function insertOpenCase(
     created_at: now,
     updated_at: now,
     closed_at: null,
+    opened_by: source,
   });
   if (Number(inserted.numAffectedRows ?? 0) !== 1) return null;
   const subject = { caseId: id, subjectType: c.subject.type, subjectId: c.subject.id, accountId: c.subject.accountId };
@@ -141,6 +142,7 @@ const CASE_COLUMNS = [
   'created_at',
   'updated_at',
   'closed_at',
+  'opened_by',
 ] as const satisfies readonly (keyof CaseTable)[];
 
 const insertCase = prepared(CASE_COLUMNS, (db, row: Insertable<CaseTable>) =>

@@ -10,6 +10,7 @@ import * as dsaSubmissions from './migrations/20261128T180100_dsa_submissions.js
 import * as dsaFigures from './migrations/20261128T180200_dsa_figures.js';
 import * as users from './migrations/20261128T190000_users.js';
 import * as requestFigures from './migrations/20261129T000000_request_figures.js';
+import * as dsaOutcomes from './migrations/20261129T120000_dsa_outcomes.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T180200_dsa_figures': dsaFigures,
   '20261128T190000_users': users,
   '20261129T000000_request_figures': requestFigures,
+  '20261129T120000_dsa_outcomes': dsaOutcomes,
 };
 
 /**

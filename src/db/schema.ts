@@ -169,6 +169,8 @@ export interface CaseTable {
   created_at: number;
   updated_at: number;
   closed_at: number | null;
+  /** What opened the case: 'report' | 'scan' | 'strikes'. */
+  opened_by: string | null;
 }
 
 export interface ReportTable {
@@ -193,6 +195,8 @@ export interface ReportTable {
   outcome: string | null;
   created_at: number;
   resolved_at: number | null;
+  /** The ground ('illegal' | 'terms') of the restriction the case was decided with; null otherwise. */
+  ground: string | null;
 }
 
 export interface ReporterStatsTable {
@@ -236,6 +240,12 @@ export interface DecisionTable {
   status: string;
   created_at: number;
   reversed_at: number | null;
+  /** The case's `opened_by` when it was decided: 'report' | 'scan' | 'strikes'. */
+  opened_by: string | null;
+  /** 1 when it restricts something (it has a statement of reasons), 0 for a dismissal. */
+  restricts: number;
+  /** 1 when its actions include `remove_content`. */
+  removes_content: number;
 }
 
 /** A statement of reasons on its way to the DSA Transparency Database (its puid is the decision id). */

@@ -183,6 +183,9 @@ export async function decideCase(
         status: 'in_effect',
         created_at: now,
         reversed_at: null,
+        opened_by: c.opened_by,
+        restricts: statement ? 1 : 0,
+        removes_content: input.actions.some((a) => a.type === 'remove_content') ? 1 : 0,
       })
       .execute();
     // The statement joins the DSA submission outbox in the same transaction (transparency/dsa-sender.ts sends it).
@@ -245,7 +248,7 @@ export async function decideCase(
     }
     await tx
       .updateTable('reports')
-      .set({ status: 'resolved', outcome, resolved_at: now })
+      .set({ status: 'resolved', outcome, resolved_at: now, ground: dismiss ? null : input.ground })
       .where('case_id', '=', caseId)
       .where('status', '=', 'open')
       .execute();

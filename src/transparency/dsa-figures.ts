@@ -1,10 +1,10 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Context } from '../context.js';
-import type { Db } from '../db/database.js';
+import type { Db, Dialect } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { ValidationError } from '../errors.js';
 import { CATEGORY_CODES } from '../policy/policy.js';
-import type { PublishedCount } from './requests.js';
+import { type PublishedCount, sumOfPublished } from './requests.js';
 
 /**
  * The yearly figures of a DSA transparency report (Art. 15 and 24): orders from
@@ -158,46 +158,85 @@ export async function computeDsaFigures(ctx: FiguresContext, year: number, now =
   const from = Date.UTC(year, 0, 1);
   const to = Date.UTC(year + 1, 0, 1);
   const db = ctx.store.db;
+  const dialect = ctx.store.dialect;
   const range: Range = { from, to };
   const scope = [...ctx.policy.document.moderation.territorialScope].sort();
   const [orders, notices, own, appeals, automated] = await Promise.all([
-    orderFigures(db, range, scope),
-    noticeFigures(db, range),
-    ownInitiativeFigures(db, range, ctx.store.dialect),
-    appealFigures(db, range),
+    orderFigures(db, dialect, range, scope),
+    noticeFigures(db, dialect, range),
+    ownInitiativeFigures(db, range),
+    appealFigures(db, dialect, range),
     automatedRemovalFigures(db, range),
   ]);
 
   const min = ctx.config.transparencyMinCount;
   const band = (n: number): PublishedCount => (n === 0 || n >= min ? n : `1–${min - 1}`);
+  /**
+   * Every count is published as the sum of the published finest cells it is made of
+   * (requests.ts's `sumOfPublished`: "1–9" + 12 = "13–21"), never exactly when one
+   * of them is a range: every published figure is then a function of the published
+   * cells alone, and no subtraction of one figure from another can recover a count
+   * hidden in a range.
+   */
+  const pub = <T>(cells: T[], n: (c: T) => number): PublishedCount => sumOfPublished(cells.map((c) => band(n(c))));
+  /** A share only where both counts are published exactly: otherwise it would give a hidden count away. */
+  const exactShare = (part: PublishedCount, whole: PublishedCount, p: number, w: number) =>
+    typeof part === 'number' && typeof whole === 'number' ? share(p, w) : null;
   const dsa = (code: string) => ctx.policy.category(code)?.dsa ?? null;
   const categories = (present: Iterable<string>) => categoryList(ctx, present);
 
   const inScope = new Set(scope);
   const scoped = orders.counts.filter((r) => inScope.has(r.country));
-  const sumOf = <T>(rows: T[], f: (r: T) => number) => rows.reduce((n, r) => n + f(r), 0);
-  const ordersBy = (pick: (r: OrderCount) => boolean) => sumOf(scoped.filter(pick), (r) => r.n);
+  const orderCells = (pick: (r: OrderCount) => boolean) => pub(scoped.filter(pick), (r) => r.n);
+  const orderCategories = categories(scoped.map((r) => r.category));
 
-  const noticeTotal = (f: (r: NoticeCount) => number) => sumOf(notices.counts, f);
-  const noticeRows = (pick: (r: NoticeCount) => boolean) => notices.counts.filter(pick);
-  const bucket = (source: string): NoticeSource => (source === 'trusted_flagger' ? 'trusted_flaggers' : 'users');
+  const noticeCells = fineNoticeCells(notices.counts);
+  const notice = (pick: (c: NoticeCell) => boolean, statuses: NoticeStatus[]) =>
+    pub(
+      noticeCells.filter((c) => pick(c) && statuses.includes(c.status)),
+      (c) => c.n,
+    );
+  const ALL_STATUSES: NoticeStatus[] = ['action_illegal', 'action_terms', 'no_action', 'pending'];
+  const DECIDED: NoticeStatus[] = ['action_illegal', 'action_terms', 'no_action'];
+  const ACTION: NoticeStatus[] = ['action_illegal', 'action_terms'];
+  const any = () => true;
 
-  const appealsBy = (status: string, category?: string) =>
-    sumOf(
-      appeals.counts.filter((r) => r.status === status && (category === undefined || r.category === category)),
+  const appeal = (statuses: string[], category?: string) =>
+    pub(
+      appeals.counts.filter((r) => statuses.includes(r.status) && (category === undefined || r.category === category)),
       (r) => r.n,
     );
-  const appealsDecided = appealsBy('upheld') + appealsBy('overturned');
+  const appealsDecidedExact = appeals.counts
+    .filter((r) => r.status === 'upheld' || r.status === 'overturned')
+    .reduce((n, r) => n + r.n, 0);
+  const appealsOverturnedExact = appeals.counts.filter((r) => r.status === 'overturned').reduce((n, r) => n + r.n, 0);
 
+  // Own-initiative cells: category × automated (automation 'full') or human ('none' and 'partial' together).
+  const ownCells = new Map<string, { category: string; automated: boolean; n: number }>();
+  for (const r of own) {
+    const automated = r.automation === 'full';
+    const key = `${r.category}\u0000${automated}`;
+    const cell = ownCells.get(key) ?? { category: r.category, automated, n: 0 };
+    cell.n += r.n;
+    ownCells.set(key, cell);
+  }
   const ownBy = (automatedOnly: boolean | null, category?: string) =>
-    sumOf(
-      own.filter(
-        (r) =>
-          (category === undefined || r.category === category) &&
-          (automatedOnly === null || (r.automation === 'full') === automatedOnly),
+    pub(
+      [...ownCells.values()].filter(
+        (c) =>
+          (category === undefined || c.category === category) &&
+          (automatedOnly === null || c.automated === automatedOnly),
       ),
-      (r) => r.n,
+      (c) => c.n,
     );
+
+  // Automated removals fall in three cells: not appealed, appealed and kept, overturned.
+  const removalCells = [automated.total - automated.appealed, automated.appealed - automated.overturned];
+  const removalsTotal = pub([...removalCells, automated.overturned], (n) => n);
+  const removalsAppealed = pub([removalCells[1]!, automated.overturned], (n) => n);
+  const removalsOverturned = band(automated.overturned);
+  const appealsDecided = appeal(['upheld', 'overturned']);
+  const appealsOverturned = appeal(['overturned']);
 
   const complete = now >= to;
   const figures: DsaFigures = {
@@ -210,99 +249,109 @@ export async function computeDsaFigures(ctx: FiguresContext, year: number, now =
     territorialScope: scope,
     ordersToAct: { received: 0 },
     ordersToProvideInformation: {
-      received: band(ordersBy(() => true)),
+      received: orderCells(any),
       byMemberState: scope.map((memberState) => ({
         memberState,
-        received: band(ordersBy((r) => r.country === memberState)),
+        received: orderCells((r) => r.country === memberState),
       })),
-      byCategory: categories(scoped.map((r) => r.category)).map((category) => ({
+      byCategory: orderCategories.map((category) => ({
         category,
         dsaCategory: dsa(category),
-        received: band(ordersBy((r) => r.category === category)),
+        received: orderCells((r) => r.category === category),
       })),
-      byMemberStateAndCategory: scope.flatMap((memberState) =>
-        categories(scoped.map((r) => r.category))
-          .map((category) => ({
-            memberState,
-            category,
-            dsaCategory: dsa(category),
-            n: ordersBy((r) => r.country === memberState && r.category === category),
-          }))
-          .filter((r) => r.n > 0)
-          .map(({ n, ...r }) => ({ ...r, received: band(n) })),
+      byMemberStateAndCategory: scoped
+        .filter((r) => r.n > 0)
+        .sort(
+          (x, y) =>
+            x.country.localeCompare(y.country) ||
+            orderCategories.indexOf(x.category) - orderCategories.indexOf(y.category),
+        )
+        .map((r) => ({
+          memberState: r.country,
+          category: r.category,
+          dsaCategory: dsa(r.category),
+          received: band(r.n),
+        })),
+      receivedFromOutsideScope: pub(
+        orders.counts.filter((r) => !inScope.has(r.country)),
+        (r) => r.n,
       ),
-      receivedFromOutsideScope: band(sumOf(orders.counts, (r) => (inScope.has(r.country) ? 0 : r.n))),
       givenEffect: band(orders.effect?.n ?? 0),
       medianTimeToAcknowledgeSeconds: seconds(orders.acknowledge?.median),
       medianTimeToGiveEffectSeconds: seconds(orders.effect?.median),
     },
     notices: {
-      received: band(noticeTotal((r) => r.received)),
-      decided: band(noticeTotal((r) => r.decided)),
-      actionTaken: band(noticeTotal((r) => r.actionTaken)),
-      actionTakenOnLegalGround: band(noticeTotal((r) => r.actionIllegal)),
-      actionTakenOnTermsGround: band(noticeTotal((r) => r.actionTaken - r.actionIllegal)),
-      noAction: band(noticeTotal((r) => r.decided - r.actionTaken)),
-      pending: band(noticeTotal((r) => r.received - r.decided)),
+      received: notice(any, ALL_STATUSES),
+      decided: notice(any, DECIDED),
+      actionTaken: notice(any, ACTION),
+      actionTakenOnLegalGround: notice(any, ['action_illegal']),
+      actionTakenOnTermsGround: notice(any, ['action_terms']),
+      noAction: notice(any, ['no_action']),
+      pending: notice(any, ['pending']),
       medianHandlingSeconds: seconds(notices.handling.get(ALL)?.median),
       bySource: (['users', 'trusted_flaggers'] as const).map((source) => {
-        const rows = noticeRows((r) => bucket(r.source) === source);
+        const of = (c: NoticeCell) => c.source === source;
         return {
           source,
-          received: band(sumOf(rows, (r) => r.received)),
-          decided: band(sumOf(rows, (r) => r.decided)),
-          actionTaken: band(sumOf(rows, (r) => r.actionTaken)),
+          received: notice(of, ALL_STATUSES),
+          decided: notice(of, DECIDED),
+          actionTaken: notice(of, ACTION),
           medianHandlingSeconds: seconds(notices.handling.get(source)?.median),
         };
       }),
       byCategory: categories(notices.counts.map((r) => r.category)).map((category) => {
-        const rows = noticeRows((r) => r.category === category);
+        const of = (c: NoticeCell) => c.category === category;
         return {
           category,
           dsaCategory: dsa(category),
-          received: band(sumOf(rows, (r) => r.received)),
-          fromTrustedFlaggers: band(sumOf(rows, (r) => (bucket(r.source) === 'trusted_flaggers' ? r.received : 0))),
-          actionTaken: band(sumOf(rows, (r) => r.actionTaken)),
-          noAction: band(sumOf(rows, (r) => r.decided - r.actionTaken)),
-          pending: band(sumOf(rows, (r) => r.received - r.decided)),
+          received: notice(of, ALL_STATUSES),
+          fromTrustedFlaggers: notice((c) => of(c) && c.source === 'trusted_flaggers', ALL_STATUSES),
+          actionTaken: notice(of, ACTION),
+          noAction: notice(of, ['no_action']),
+          pending: notice(of, ['pending']),
         };
       }),
     },
     ownInitiativeActions: {
-      total: band(ownBy(null)),
-      automated: band(ownBy(true)),
-      human: band(ownBy(false)),
+      total: ownBy(null),
+      automated: ownBy(true),
+      human: ownBy(false),
       byCategory: categories(own.map((r) => r.category)).map((category) => ({
         category,
         dsaCategory: dsa(category),
-        total: band(ownBy(null, category)),
-        automated: band(ownBy(true, category)),
-        human: band(ownBy(false, category)),
+        total: ownBy(null, category),
+        automated: ownBy(true, category),
+        human: ownBy(false, category),
       })),
     },
     appeals: {
-      received: band(sumOf(appeals.counts, (r) => r.n)),
-      decided: band(appealsDecided),
-      upheld: band(appealsBy('upheld')),
-      overturned: band(appealsBy('overturned')),
-      pending: band(appealsBy('open')),
+      received: appeal(['upheld', 'overturned', 'open']),
+      decided: appealsDecided,
+      upheld: appeal(['upheld']),
+      overturned: appealsOverturned,
+      pending: appeal(['open']),
       medianTimeToDecisionSeconds: seconds(appeals.decision?.median),
-      shareOverturned: share(appealsBy('overturned'), appealsDecided),
+      shareOverturned: exactShare(appealsOverturned, appealsDecided, appealsOverturnedExact, appealsDecidedExact),
       byCategory: categories(appeals.counts.map((r) => r.category)).map((category) => ({
         category,
         dsaCategory: dsa(category),
-        received: band(sumOf(appeals.counts, (r) => (r.category === category ? r.n : 0))),
-        upheld: band(appealsBy('upheld', category)),
-        overturned: band(appealsBy('overturned', category)),
-        pending: band(appealsBy('open', category)),
+        received: appeal(['upheld', 'overturned', 'open'], category),
+        upheld: appeal(['upheld'], category),
+        overturned: appeal(['overturned'], category),
+        pending: appeal(['open'], category),
       })),
     },
     automatedRemovals: {
-      total: band(automated.total),
-      appealed: band(automated.appealed),
-      overturned: band(automated.overturned),
-      shareOverturned: share(automated.overturned, automated.total),
-      shareOfAppealedOverturned: share(automated.overturned, automated.appealed),
+      total: removalsTotal,
+      appealed: removalsAppealed,
+      overturned: removalsOverturned,
+      shareOverturned: exactShare(removalsOverturned, removalsTotal, automated.overturned, automated.total),
+      shareOfAppealedOverturned: exactShare(
+        removalsOverturned,
+        removalsAppealed,
+        automated.overturned,
+        automated.appealed,
+      ),
     },
     notes: notes(min, complete),
   };
@@ -316,7 +365,7 @@ function notes(min: number, complete: boolean): DsaFigures['notes'] {
   if (min > 1) {
     out.push({
       about: 'minimumPublishedCount',
-      text: `Counts from 1 to ${min - 1} are shown as the range "1–${min - 1}", so that a small number cannot single out a person or an investigation; medians and shares are computed from the exact counts.`,
+      text: `Counts from 1 to ${min - 1} are shown as the range "1–${min - 1}", so that a small number cannot single out a person or an investigation. A total is the sum of its published parts ("1–${min - 1}" + ${min} = "${min + 1}–${2 * min - 1}"), so that no hidden count can be recovered by subtracting one figure from another. Medians are computed from the exact counts; a share is given only where both counts it divides are published exactly, and is null otherwise.`,
     });
   }
   out.push(
@@ -391,36 +440,54 @@ function categoryList(ctx: FiguresContext, present: Iterable<string>): string[] 
 type Durations = SelectQueryBuilder<Database, any, { g: string; v: number | null }>;
 
 /**
- * The median of `v` per group `g`, computed in the store with one query for both:
- * rows numbered in order within their group and the middle one (odd count) or the
- * mean of the middle two (even count) kept, as percentile_cont(0.5) would. SQLite
- * has no percentile_cont; both have window functions. Rows with a null `v` (not
- * finished) are left out; `n` is how many rows the median is over.
+ * The median of `v` per group `g`, computed in the store with one query for both
+ * groups and median. PostgreSQL: `percentile_cont(0.5)`, one sort. SQLite has no
+ * percentile function: rows are numbered in order within their group and the middle
+ * one (odd count) or the mean of the middle two (even count) kept, which is what
+ * percentile_cont(0.5) gives. Rows with a null `v` (not finished) are left out; `n`
+ * is how many rows the median is over.
  */
-async function mediansBy(db: Db, durations: Durations): Promise<Map<string, { median: number; n: number }>> {
-  const rows = await db
-    .with('d', () => durations)
-    .with('r', (qc) =>
-      qc
-        .selectFrom('d')
-        .where('d.v', 'is not', null)
-        .select([
-          'd.g',
-          'd.v',
-          sql<number>`row_number() over (partition by ${sql.ref('d.g')} order by ${sql.ref('d.v')})`.as('rn'),
-          sql<number>`count(*) over (partition by ${sql.ref('d.g')})`.as('n'),
-        ]),
-    )
-    .selectFrom('r')
-    .select([
-      'r.g',
-      sql<number | string>`avg(${sql.ref('r.v')})`.as('median'),
-      sql<number>`max(${sql.ref('r.n')})`.as('n'),
-    ])
-    // Integer division in both stores: n = 4 keeps rows 2 and 3, n = 5 keeps row 3.
-    .where(sql<boolean>`${sql.ref('r.rn')} in ((${sql.ref('r.n')} + 1) / 2, (${sql.ref('r.n')} + 2) / 2)`)
-    .groupBy('r.g')
-    .execute();
+async function mediansBy(
+  db: Db,
+  dialect: Dialect,
+  durations: Durations,
+): Promise<Map<string, { median: number; n: number }>> {
+  const rows =
+    dialect === 'postgres'
+      ? await db
+          .with('d', () => durations)
+          .selectFrom('d')
+          .where('d.v', 'is not', null)
+          .select([
+            'd.g',
+            sql<number | string>`percentile_cont(0.5) within group (order by ${sql.ref('d.v')})`.as('median'),
+            (eb) => eb.fn.countAll<number>().as('n'),
+          ])
+          .groupBy('d.g')
+          .execute()
+      : await db
+          .with('d', () => durations)
+          .with('r', (qc) =>
+            qc
+              .selectFrom('d')
+              .where('d.v', 'is not', null)
+              .select([
+                'd.g',
+                'd.v',
+                sql<number>`row_number() over (partition by ${sql.ref('d.g')} order by ${sql.ref('d.v')})`.as('rn'),
+                sql<number>`count(*) over (partition by ${sql.ref('d.g')})`.as('n'),
+              ]),
+          )
+          .selectFrom('r')
+          .select([
+            'r.g',
+            sql<number | string>`avg(${sql.ref('r.v')})`.as('median'),
+            sql<number>`max(${sql.ref('r.n')})`.as('n'),
+          ])
+          // Integer division: n = 4 keeps rows 2 and 3, n = 5 keeps row 3.
+          .where(sql<boolean>`${sql.ref('r.rn')} in ((${sql.ref('r.n')} + 1) / 2, (${sql.ref('r.n')} + 2) / 2)`)
+          .groupBy('r.g')
+          .execute();
   return new Map(rows.map((r) => [String(r.g), { median: Number(r.median), n: Number(r.n) }]));
 }
 
@@ -435,7 +502,7 @@ interface OrderCount {
  * (verified, unlike the country the order states) and offence category; medians
  * over the orders of member states only.
  */
-async function orderFigures(db: Db, range: Range, scope: string[]) {
+async function orderFigures(db: Db, dialect: Dialect, range: Range, scope: string[]) {
   const counts = await db
     .selectFrom('legal_requests as lr')
     .innerJoin('authorities as a', 'a.id', 'lr.authority_id')
@@ -453,6 +520,7 @@ async function orderFigures(db: Db, range: Range, scope: string[]) {
       .where('a.country', 'in', scope);
   const acknowledged = await mediansBy(
     db,
+    dialect,
     scoped().select((eb) => [
       sql.lit(ALL).as('g'),
       eb(
@@ -469,6 +537,7 @@ async function orderFigures(db: Db, range: Range, scope: string[]) {
   );
   const effected = await mediansBy(
     db,
+    dialect,
     scoped().select((eb) => [
       sql.lit(ALL).as('g'),
       eb(
@@ -491,6 +560,35 @@ async function orderFigures(db: Db, range: Range, scope: string[]) {
   };
 }
 
+type NoticeStatus = 'action_illegal' | 'action_terms' | 'no_action' | 'pending';
+
+/** A finest published cell of the notices: category × source bucket × what became of them. */
+interface NoticeCell {
+  category: string;
+  source: NoticeSource;
+  status: NoticeStatus;
+  n: number;
+}
+
+/** Splits the store's rows (category × reporting source) into the cells every notice figure is a sum of. */
+function fineNoticeCells(rows: NoticeCount[]): NoticeCell[] {
+  const cells = new Map<string, NoticeCell>();
+  const add = (category: string, source: NoticeSource, status: NoticeStatus, n: number) => {
+    const key = `${category}\u0000${source}\u0000${status}`;
+    const cell = cells.get(key) ?? { category, source, status, n: 0 };
+    cell.n += n;
+    cells.set(key, cell);
+  };
+  for (const r of rows) {
+    const source: NoticeSource = r.source === 'trusted_flagger' ? 'trusted_flaggers' : 'users';
+    add(r.category, source, 'action_illegal', r.actionIllegal);
+    add(r.category, source, 'action_terms', r.actionTaken - r.actionIllegal);
+    add(r.category, source, 'no_action', r.decided - r.actionTaken);
+    add(r.category, source, 'pending', r.received - r.decided);
+  }
+  return [...cells.values()];
+}
+
 interface NoticeCount {
   category: string;
   source: string;
@@ -502,46 +600,38 @@ interface NoticeCount {
 
 /**
  * Notices (reports) received in the year, by category and source, with what became
- * of the case each joined: decided with a restriction (a decision with a statement of
- * reasons), dismissed, or not decided yet.
+ * of the case each joined: decided with a restriction, dismissed, or not decided
+ * yet. The decision writes its outcome, ground and time on the case's reports
+ * (decisions/service.ts), so the year is one range of the `reports_figures` index.
  */
-async function noticeFigures(db: Db, range: Range) {
-  const rows = await db
-    .selectFrom('reports as r')
-    .innerJoin('cases as c', 'c.id', 'r.case_id')
-    .leftJoin('decisions as d', 'd.id', 'c.decision_id')
+async function noticeFigures(db: Db, dialect: Dialect, range: Range) {
+  const year = () =>
+    db.selectFrom('reports as r').where('r.created_at', '>=', range.from).where('r.created_at', '<', range.to);
+  const rows = await year()
     .select((eb) => [
       'r.category',
       'r.source',
       eb.fn.countAll<number>().as('received'),
-      eb.fn.count<number>('d.id').as('decided'),
-      sql<number>`sum(case when ${sql.ref('d.statement')} is not null then 1 else 0 end)`.as('actionTaken'),
-      sql<number>`sum(case when ${sql.ref('d.statement')} is not null and ${sql.ref('d.ground')} = 'illegal' then 1 else 0 end)`.as(
+      eb.fn.count<number>('r.resolved_at').as('decided'),
+      sql<number>`sum(case when ${sql.ref('r.outcome')} = 'action_taken' then 1 else 0 end)`.as('actionTaken'),
+      sql<number>`sum(case when ${sql.ref('r.outcome')} = 'action_taken' and ${sql.ref('r.ground')} = 'illegal' then 1 else 0 end)`.as(
         'actionIllegal',
       ),
     ])
-    .where('r.created_at', '>=', range.from)
-    .where('r.created_at', '<', range.to)
     .groupBy(['r.category', 'r.source'])
     .execute();
-  const decided = () =>
-    db
-      .selectFrom('reports as r')
-      .innerJoin('cases as c', 'c.id', 'r.case_id')
-      .innerJoin('decisions as d', 'd.id', 'c.decision_id')
-      .where('r.created_at', '>=', range.from)
-      .where('r.created_at', '<', range.to);
-  const handlingTime = sql<number>`${sql.ref('d.created_at')} - ${sql.ref('r.created_at')}`.as('v');
+  const handlingTime = sql<number | null>`${sql.ref('r.resolved_at')} - ${sql.ref('r.created_at')}`.as('v');
   const bySource = await mediansBy(
     db,
-    decided().select([
+    dialect,
+    year().select([
       sql<string>`case when ${sql.ref('r.source')} = 'trusted_flagger' then 'trusted_flaggers' else 'users' end`.as(
         'g',
       ),
       handlingTime,
     ]),
   );
-  const overall = await mediansBy(db, decided().select([sql.lit(ALL).as('g'), handlingTime]));
+  const overall = await mediansBy(db, dialect, year().select([sql.lit(ALL).as('g'), handlingTime]));
   const handling = new Map([...bySource, ...overall]);
   return {
     counts: rows.map(
@@ -559,38 +649,24 @@ async function noticeFigures(db: Db, range: Range) {
 }
 
 /**
- * Restricting decisions of the year on cases not opened by a report: the case's
- * `case.opened` event (the append-only log) names what opened it.
+ * Restricting decisions of the year on cases not opened by a report: each decision
+ * carries what opened its case (`opened_by`, from `case.opened`).
  */
-async function ownInitiativeFigures(db: Db, range: Range, dialect: 'sqlite' | 'postgres') {
-  // The one dialect difference: reading a field of the JSON payload.
-  const openedBy =
-    dialect === 'postgres'
-      ? sql<string>`(${sql.ref('e.payload')}::jsonb ->> 'source')`
-      : sql<string>`json_extract(${sql.ref('e.payload')}, '$.source')`;
+async function ownInitiativeFigures(db: Db, range: Range) {
   const rows = await db
     .selectFrom('decisions as d')
     .select(['d.category', 'd.automation', (eb) => eb.fn.countAll<number>().as('n')])
     .where('d.created_at', '>=', range.from)
     .where('d.created_at', '<', range.to)
-    .where('d.statement', 'is not', null)
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('moderation_events as e')
-          .select(sql.lit(1).as('one'))
-          .whereRef('e.case_id', '=', 'd.case_id')
-          .where('e.type', '=', 'case.opened')
-          .where(openedBy, 'in', ['scan', 'strikes']),
-      ),
-    )
+    .where('d.restricts', '=', 1)
+    .where('d.opened_by', 'in', ['scan', 'strikes'])
     .groupBy(['d.category', 'd.automation'])
     .execute();
   return rows.map((r) => ({ category: r.category, automation: r.automation, n: Number(r.n) }));
 }
 
 /** Appeals filed in the year, by the category of the decision appealed and their status. */
-async function appealFigures(db: Db, range: Range) {
+async function appealFigures(db: Db, dialect: Dialect, range: Range) {
   const counts = await db
     .selectFrom('appeals as ap')
     .innerJoin('decisions as d', 'd.id', 'ap.decision_id')
@@ -601,6 +677,7 @@ async function appealFigures(db: Db, range: Range) {
     .execute();
   const decision = await mediansBy(
     db,
+    dialect,
     db
       .selectFrom('appeals as ap')
       .select([
@@ -629,8 +706,7 @@ async function automatedRemovalFigures(db: Db, range: Range) {
     .where('d.created_at', '>=', range.from)
     .where('d.created_at', '<', range.to)
     .where('d.automation', '=', 'full')
-    // `actions` is the JSON list of {type, until?}; the type names are fixed codes.
-    .where('d.actions', 'like', '%"remove_content"%')
+    .where('d.removes_content', '=', 1)
     .executeTakeFirstOrThrow();
   return {
     total: Number(row.total),
