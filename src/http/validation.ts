@@ -32,8 +32,36 @@ const textAjv = makeAjv(true);
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const validate = (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
-  return (data: unknown) => (validate(data) ? { value: data } : { error: toAppError(validate.errors ?? [], httpPart) });
+  return (data: unknown) => {
+    if (!validate(data)) return { error: toAppError(validate.errors ?? [], httpPart) };
+    const nul = nulCharacters(data, httpPart === 'body' || httpPart === undefined ? '' : `/${httpPart}`);
+    return nul.length ? { error: new ValidationError(nul) } : { value: data };
+  };
 };
+
+/**
+ * Strings (values or keys) holding U+0000. PostgreSQL text cannot store it (SQLite
+ * can), so it is refused up front on every store alike (422), instead of failing
+ * inside the database. Walks with its own stack: the input may be nested deeply.
+ */
+function nulCharacters(data: unknown, prefix: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const message = 'must not contain the NUL character (U+0000)';
+  const stack: Array<[unknown, string]> = [[data, prefix]];
+  while (stack.length > 0 && problems.length < 50) {
+    const [value, path] = stack.pop() as [unknown, string];
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) problems.push({ path: path || '/', code: 'invalid_character', message });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const childPath = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (key.includes('\u0000')) problems.push({ path: childPath, code: 'invalid_character', message });
+        else stack.push([child, childPath]);
+      }
+    }
+  }
+  return problems;
+}
 
 // A request that breaks these is not the shape the API speaks (400); anything
 // else (missing or out-of-range values) is well-formed but invalid (422).
