@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { type Context, closeContext, createContext } from './context.js';
+import { assertMasterKeyFits } from './crypto/master-key-rotation.js';
 import { seedDemo } from './demo/seed.js';
 import { type Workers, startWorkers } from './workers/scheduler.js';
 
@@ -25,6 +26,8 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   let app: FastifyInstance | undefined;
   let workers: Workers | undefined;
   try {
+    // Refuse to serve with a key the data is not under (the old key after a rotation).
+    await assertMasterKeyFits(ctx.store.db, ctx.cipher);
     if (options.demo) {
       const seeded = await seedDemo(ctx);
       ctx.logger.info(

@@ -2,6 +2,7 @@ import { ConfigError, type Config, loadConfig } from '../config.js';
 import { type Context, closeContext, createContext } from '../context.js';
 import { isStoreUnavailable } from '../db/store-errors.js';
 import { AppError } from '../errors.js';
+import { MasterKeyError } from '../crypto/master-key.js';
 import { createLogger } from '../logging.js';
 import { PolicyError } from '../policy/policy.js';
 import { TextModelError } from '../scanning/classifier/text-model.js';
@@ -26,6 +27,7 @@ export function fail(error: unknown): never {
     process.exit(EXIT.config);
   }
   if (
+    error instanceof MasterKeyError ||
     error instanceof PolicyError ||
     error instanceof TextModelError ||
     error instanceof OnnxTextModelError ||

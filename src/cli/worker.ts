@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { type Context, closeContext, createContext } from '../context.js';
+import { assertMasterKeyFits } from '../crypto/master-key-rotation.js';
 import { type Workers, startWorkers } from '../workers/scheduler.js';
 import { configOrExit, fail } from './run-command.js';
 
@@ -27,6 +28,7 @@ export function workerCommand(): Command {
       let workers: Workers | undefined;
       try {
         ctx = await createContext(config, { scanQueue: true });
+        await assertMasterKeyFits(ctx.store.db, ctx.cipher);
         ctx.hashes.start(config.hashRefreshMs, ctx.logger);
         workers = startWorkers(ctx, { scanConcurrency: opts.concurrency });
       } catch (error) {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { masterKeyId } from './master-key.js';
 
 /**
  * Field-level protection of personal data (phone numbers, IP addresses).
@@ -15,6 +16,8 @@ import crypto from 'node:crypto';
  */
 export class PersonalDataCipher {
   static readonly VERSION = 1;
+  /** The master key's public id (see masterKeyId), for messages: which key is this? */
+  readonly keyId: string;
   readonly #encKey: Buffer;
   readonly #indexKey: Buffer;
   // Nonces come from a pool of CSPRNG bytes refilled 4 KiB at a time: one
@@ -36,6 +39,7 @@ export class PersonalDataCipher {
     if (masterKey.length !== 32) throw new Error('master key must be 32 bytes');
     this.#encKey = derive(masterKey, 'custos/personal-data/aes-256-gcm/v1');
     this.#indexKey = derive(masterKey, 'custos/personal-data/blind-index/v1');
+    this.keyId = masterKeyId(masterKey);
   }
 
   encrypt(field: string, ownerId: string, plaintext: string): Buffer {

@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 
 /** Disclosure packages are signed with Ed25519 (JWS `alg: EdDSA`, RFC 8037). */
 export const SIGNING_ALG = 'EdDSA';
-const PRIVATE_FIELD = 'signing_keys.private';
+export const PRIVATE_FIELD = 'signing_keys.private';
 
 export interface SigningKey {
   readonly kid: string;

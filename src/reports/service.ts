@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Context } from '../context.js';
+import type { PersonalDataCipher } from '../crypto/personal-data-cipher.js';
 import type { Insertable, Updateable } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import { prepared } from '../db/prepared.js';
@@ -63,7 +64,7 @@ export async function fileReport(
     ]);
   const source =
     actor.role === 'trusted_flagger' ? 'trusted_flagger' : actor.role === 'platform' ? 'platform' : 'public';
-  const reporterKey = ctx.cipher.blindIndex('reporter', reporterIdentity(actor, input, clientAddress));
+  const reporterKey = reporterKeyOf(ctx.cipher, reporterIdentity(actor, input, clientAddress));
   const clientKey = source === 'public' ? ctx.cipher.blindIndex('client', clientAddress) : null;
   const accessKey = crypto.randomBytes(24).toString('base64url');
   const reportId = newId('rep');
@@ -270,6 +271,31 @@ function reporterIdentity(actor: Actor, input: ReportInput, clientAddress: strin
   if (input.reporter?.email) return `email:${input.reporter.email.trim().toLowerCase()}`;
   if (actor.role === 'platform') return `platform:${actor.id}`;
   return `addr:${clientAddress}`;
+}
+
+/**
+ * The identity {@link reporterIdentity} hashed for a stored report, when the row
+ * still holds it (a token, an account id, an e-mail decrypted by the caller);
+ * null for a public report known only by its client address, which is not kept.
+ * Key rotation recomputes `reporter_key` from it, so it must mirror
+ * reporterIdentity case for case.
+ */
+export function storedReporterIdentity(row: {
+  source: string;
+  reporter_token_id: string | null;
+  reporter_account_id: string | null;
+  reporterEmail: string | null;
+}): string | null {
+  if (row.source === 'trusted_flagger') return row.reporter_token_id ? `tf:${row.reporter_token_id}` : null;
+  if (row.reporter_account_id) return `acct:${row.reporter_account_id}`;
+  if (row.reporterEmail !== null) return `email:${row.reporterEmail.trim().toLowerCase()}`;
+  if (row.source === 'platform') return row.reporter_token_id ? `platform:${row.reporter_token_id}` : null;
+  return null;
+}
+
+/** The keyed hash `reports.reporter_key` holds for a reporter identity. */
+export function reporterKeyOf(cipher: PersonalDataCipher, identity: string): string {
+  return cipher.blindIndex('reporter', identity);
 }
 
 /**
