@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
+import path, { join as pathJoin, relative as pathRelative, sep as pathSep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Dialect } from '../src/db/database.js';
 import { INGEST_TARGET, type IngestResult } from './session-ingest.js';
@@ -10,6 +10,8 @@ import { INTAKE_TARGET, type IntakeResult } from './report-intake.js';
 import { QUEUE_TARGET, QUEUE_TARGET_METHODS, type QueueMethod, type QueueResult } from './queue-listing.js';
 import { SCAN_METHODS, SCAN_TARGET, type ScanMethod, type ScanResult } from './content-scanning.js';
 import { type ImagesResult, formatImages, hashingRows } from './images.js';
+import { GROWTH_PATHS, type GrowthResult, growthExponent } from './growth.js';
+import { growthChartSvg, growthPaths } from './growth-chart.js';
 import { LEGAL_TARGET, type LegalResult } from './legal.js';
 import {
   REPORT_METHODS,
@@ -64,6 +66,8 @@ export interface ResultsFile {
     legal?: LegalResult[];
     /** Transparency reports (request figures, DSA figures) over years of orders and decisions, per store. */
     transparency?: TransparencyResult[];
+    /** The hot paths at three sizes each (bench/growth.ts). */
+    growth?: GrowthResult;
   };
 }
 
@@ -497,6 +501,7 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
   if (fresh.images) benchmarks.images = fresh.images;
   if (fresh.legal) benchmarks.legal = sameStore(previous?.benchmarks.legal, fresh.legal);
   if (fresh.transparency) benchmarks.transparency = sameStore(previous?.benchmarks.transparency, fresh.transparency);
+  if (fresh.growth) benchmarks.growth = fresh.growth;
   const out: ResultsFile = {
     date: today(),
     updatedAt: new Date().toISOString(),
@@ -1332,6 +1337,60 @@ function imagesSection(r: ImagesResult): string[] {
   ];
 }
 
+/** The growth table: per path and store, each size's median beside its baseline, and the growth exponent. */
+function growthRows(r: GrowthResult): string[][] {
+  return growthPaths(r).flatMap((path) =>
+    r.series
+      .filter((s) => s.path === path)
+      .flatMap((s) => {
+        const k = growthExponent(s.points);
+        return s.points.map((p, i) => [
+          i === 0 ? GROWTH_PATHS[path].title : '',
+          i === 0 ? s.store : '',
+          int(p.size),
+          ms(p.ms),
+          ms(p.baselineMs),
+          p.baselineMs > 0 ? `${(p.ms / p.baselineMs).toFixed(p.ms / p.baselineMs < 10 ? 2 : 0)}×` : '–',
+          i === s.points.length - 1 && k !== null ? k.toFixed(2) : '',
+        ]);
+      }),
+  );
+}
+
+const GROWTH_HEADERS = ['Path', 'Store', 'Size', 'ms', 'Baseline ms', 'Ratio', 'k (time ∝ size^k)'];
+
+export function formatGrowth(r: GrowthResult): string {
+  return `Growth (bench/growth.ts, ${r.seconds} s)\n${textTable(GROWTH_HEADERS, growthRows(r))}`;
+}
+
+/**
+ * The growth section: a chart per path (written beside the page as SVG) and the
+ * table, from the newest results holding growth figures.
+ */
+export function renderGrowthSection(r: GrowthResult, source: string, chartDir: string, docDir: string): string {
+  fs.mkdirSync(chartDir, { recursive: true });
+  const out = [
+    '## Growth',
+    '',
+    `From [\`${source}\`](../${source}) (\`npm run bench -- growth\`, or with \`--full\` at larger sizes). Each hot path ` +
+      'is timed at three sizes of the data behind it, beside its baseline measured at the same size in the same run ' +
+      '(bench/growth.ts says what each one times). Both axes are logarithmic: a flat line is constant time, a line ' +
+      'rising one decade per decade is linear. k is the exponent in time ∝ size^k between the smallest and the largest ' +
+      'size (0: flat; 1: linear).',
+    '',
+  ];
+  for (const path of growthPaths(r)) {
+    const file = path.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const svg = `growth-${file}.svg`;
+    fs.writeFileSync(pathJoin(chartDir, svg), growthChartSvg(path, r.series));
+    const rel = pathRelative(docDir, pathJoin(chartDir, svg)).split(pathSep).join('/');
+    const meta = GROWTH_PATHS[path];
+    out.push(`![${meta.title}: ${meta.timed} by ${meta.size}](${rel})`, '');
+  }
+  out.push(markdownTable(GROWTH_HEADERS, growthRows(r)), '');
+  return out.join('\n');
+}
+
 /**
  * The quick suite's figures, as the run printed them: its sizes are too small to
  * judge the targets by, but they show at a glance, every day, that nothing got slower.
@@ -1347,6 +1406,7 @@ export function renderQuickSection(results: ResultsFile, source: string): string
     ['images', 'Images: PDQ hashing and the matcher', b.images && formatImages(b.images)],
     ['legal', 'Legal requests: packages and phone lookup', b.legal && formatLegal(b.legal)],
     ['transparency', 'Transparency reports', b.transparency && formatTransparency(b.transparency)],
+    ['growth', 'Growth', b.growth && formatGrowth(b.growth)],
   ];
   const carried = results.carried ?? {};
   const out = [
@@ -1384,11 +1444,21 @@ export function writeBenchmarksDoc(
   const main = file
     ? renderBenchmarksDoc(JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile, relative(file))
     : '# Benchmarks\n\nNo full-size run recorded yet: `npm run bench -- --full`.\n';
-  const tail = quick
-    ? `\n${renderQuickSection(JSON.parse(fs.readFileSync(quick, 'utf8')) as ResultsFile, relative(quick))}`
-    : '';
+  const quickResults = quick ? (JSON.parse(fs.readFileSync(quick, 'utf8')) as ResultsFile) : undefined;
+  const tail = quick && quickResults ? `\n${renderQuickSection(quickResults, relative(quick))}` : '';
+  // Growth from the full-size file when it has them, else from the quick one.
+  const fullResults = file ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile) : undefined;
+  const growthFrom =
+    fullResults?.benchmarks.growth && file ? file : quickResults?.benchmarks.growth ? quick : undefined;
+  const growth = growthFrom
+    ? (JSON.parse(fs.readFileSync(growthFrom, 'utf8')) as ResultsFile).benchmarks.growth
+    : undefined;
+  const growthText =
+    growth && growthFrom
+      ? `\n${renderGrowthSection(growth, relative(growthFrom), path.join(path.dirname(doc), 'bench'), path.dirname(doc))}`
+      : '';
   fs.mkdirSync(path.dirname(doc), { recursive: true });
-  fs.writeFileSync(doc, `${main.trimEnd()}\n${tail}`);
+  fs.writeFileSync(doc, `${main.trimEnd()}\n${growthText}${tail}`);
   return doc;
 }
 

@@ -9,6 +9,7 @@ import {
   type RunInfo,
   describeCode,
   describeMachine,
+  formatGrowth,
   formatIngest,
   formatIntake,
   formatLegal,
@@ -36,10 +37,11 @@ import {
   type TransparencyResult,
   runTransparency,
 } from './transparency.js';
+import { GROWTH_SIZES, runGrowth } from './growth.js';
 import { killChildrenNow } from './server.js';
 import { removeLeftovers, removeTempFoldersNow } from './store.js';
 
-const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images|legal|transparency ...] [options]
+const USAGE = `Usage: npm run bench -- [ingest|lookup|intake|queue|scan|images|legal|transparency|growth ...] [options]
 
 Runs the benchmarks (all of them when none is named) against SQLite and PostgreSQL,
 prints the figures, writes the results file and regenerates docs/BENCHMARKS.md.
@@ -52,6 +54,10 @@ GiB of disk) and the results go to bench/results/<date>.json, which the targets
 on docs/BENCHMARKS.md are judged by.
 
   --full                    the issues' sizes (see above); the options below still override
+
+growth (named, or part of --full) times the disclosure lookup, the queue, the
+transparency reports and hash matching at three sizes each (quick: ${GROWTH_SIZES.quick.store.map((n) => n.toLocaleString('en')).join(', ')}
+rows; --full: ${GROWTH_SIZES.full.store.map((n) => n.toLocaleString('en')).join(', ')}) and draws a chart of each on docs/BENCHMARKS.md.
 
   --store sqlite|postgres   one store only (default: both)
   --sessions N              rows in the lookup table (default ${LOOKUP_DEFAULTS.sessions.toLocaleString('en')})
@@ -100,6 +106,7 @@ const NAMES: Record<string, BenchmarkName> = {
   'legal-requests': 'legal',
   transparency: 'transparency',
   reports: 'transparency',
+  growth: 'growth',
 };
 
 /** Bytes a lookup table takes per session row, indexes and WAL included, with room to spare. */
@@ -180,12 +187,14 @@ async function main(): Promise<number> {
   const unknown = positionals.filter((p) => !(p in NAMES));
   if (unknown.length > 0) {
     throw new UsageError(
-      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images, legal, transparency)`,
+      `unknown benchmark ${unknown.join(', ')} (known: ingest, lookup, intake, queue, scan, images, legal, transparency, growth)`,
     );
   }
   const selected: BenchmarkName[] = positionals.length
     ? [...new Set(positionals.map((p) => NAMES[p] as BenchmarkName))]
     : ['ingest', 'lookup', 'intake', 'queue', 'scan', 'images', 'legal', 'transparency'];
+  // Growth runs every size-dependent path three times over: named, or in the full run.
+  if (values.full && positionals.length === 0) selected.push('growth');
   if (values.store && values.store !== 'sqlite' && values.store !== 'postgres') {
     throw new UsageError('--store must be sqlite or postgres');
   }
@@ -340,6 +349,11 @@ async function main(): Promise<number> {
     }
     fresh.transparency = results;
     console.log(`${formatTransparency(results)}\n`);
+  }
+  if (selected.includes('growth')) {
+    console.error('  growth: the hot paths at three sizes each…');
+    fresh.growth = await runGrowth(stores, full ? GROWTH_SIZES.full : GROWTH_SIZES.quick);
+    console.log(`${formatGrowth(fresh.growth)}\n`);
   }
   const seconds = Math.round((Date.now() - started) / 1000);
   const run: RunInfo = { code: describeCode(), loadAverage: { start: loadAtStart, end: loadAverage() }, seconds };

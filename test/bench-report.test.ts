@@ -10,8 +10,11 @@ import {
   renderBenchmarksDoc,
   saveResults,
   today,
+  renderGrowthSection,
   writeBenchmarksDoc,
 } from '../bench/report.js';
+import { type GrowthResult, growthExponent } from '../bench/growth.js';
+import { growthChartSvg } from '../bench/growth-chart.js';
 
 const run = { code: 'abc1234', loadAverage: { start: 0.5, end: 0.7 }, seconds: 12 };
 
@@ -74,6 +77,45 @@ describe('benchmark results files', () => {
       // Every benchmark the quick file holds is printed as the run printed it.
       const blocks = text.slice(text.indexOf('## The quick suite')).match(/^```text$/gm) ?? [];
       assert.equal(blocks.length, Object.keys(results.benchmarks).length);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('measures the growth order and draws each path on logarithmic axes, a line per store and its baseline', () => {
+    const flat = [1e3, 1e4, 1e5].map((size) => ({ size, ms: 2, baselineMs: 0.1 }));
+    const linear = [1e3, 1e4, 1e5].map((size) => ({ size, ms: size / 1000, baselineMs: 0.1 }));
+    assert.equal(growthExponent(flat), 0);
+    assert.ok(Math.abs((growthExponent(linear) as number) - 1) < 1e-9);
+    assert.equal(growthExponent(flat.slice(0, 1)), null);
+    const result: GrowthResult = {
+      sizes: { store: [1e3, 1e4, 1e5], hashes: [1e4, 1e5, 1e6] },
+      series: [
+        { path: 'lookup', store: 'sqlite', points: flat },
+        { path: 'lookup', store: 'postgres', points: linear },
+        { path: 'matching', store: 'memory', points: linear.map((p) => ({ ...p, size: p.size * 10 })) },
+      ],
+      seconds: 1,
+    };
+    const svg = growthChartSvg('lookup', result.series);
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.equal(svg.match(/<polyline /g)?.length, 4, 'two stores, each with its baseline');
+    assert.match(svg, /postgres \(k ≈ 1.00\)/);
+    assert.match(svg, /sqlite \(k ≈ 0.00\)/);
+    // The linear series rises two decades over two decades of size: its y falls by two decades' height.
+    const pg = [...svg.matchAll(/<polyline points="([^"]+)"/g)][2]?.[1]
+      ?.split(' ')
+      .map((p) => p.split(',').map(Number));
+    assert.ok(pg && pg.length === 3);
+    assert.ok(Math.abs(pg[0]![1]! - pg[1]![1]! - (pg[1]![1]! - pg[2]![1]!)) < 0.2, 'even steps on a log axis');
+
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-growth-'));
+    try {
+      const text = renderGrowthSection(result, 'bench/results/x.json', path.join(tmp, 'bench'), tmp);
+      assert.match(text, /!\[Disclosure lookup[^\]]*\]\(bench\/growth-lookup.svg\)/);
+      assert.match(text, /\(bench\/growth-matching.svg\)/);
+      assert.doesNotMatch(text, /growth-queue/, 'no chart for a path not measured');
+      assert.ok(fs.readFileSync(path.join(tmp, 'bench', 'growth-lookup.svg'), 'utf8').startsWith('<svg'));
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
