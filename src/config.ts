@@ -85,6 +85,8 @@ export interface Config {
   readonly natsPrefix: string;
   /** How long JetStream waits for a worker's ack before handing the message to another worker. */
   readonly natsAckWaitMs: number;
+  /** Copies JetStream keeps of each stream in a NATS cluster (1 on a single server; 3 in production). */
+  readonly natsReplicas: number;
   /** How often running scanners read the hash banks' changes (imports, disabled hashes) from the store. */
   readonly hashRefreshMs: number;
   /**
@@ -138,6 +140,7 @@ const VARIABLES = [
   'CUSTOS_NATS_URL',
   'CUSTOS_NATS_PREFIX',
   'CUSTOS_NATS_ACK_WAIT_MS',
+  'CUSTOS_NATS_REPLICAS',
   'CUSTOS_HASH_REFRESH_MS',
   'CUSTOS_COOKIE_SECURE',
   'CUSTOS_SIGN_IN_RATE_LIMIT',
@@ -313,6 +316,7 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     natsUrl: natsUrl(raw),
     natsPrefix: natsPrefix(raw),
     natsAckWaitMs: integer(raw, 'CUSTOS_NATS_ACK_WAIT_MS', 60_000, 1000, 3_600_000),
+    natsReplicas: integer(raw, 'CUSTOS_NATS_REPLICAS', 1, 1, 5),
     hashRefreshMs: integer(raw, 'CUSTOS_HASH_REFRESH_MS', 2000, 10, 600_000),
     cookieSecure: cookieSecure(raw),
     signInRateLimitPerMinute: integer(raw, 'CUSTOS_SIGN_IN_RATE_LIMIT', 60, 1, 100_000),

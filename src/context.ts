@@ -80,6 +80,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
           url: config.natsUrl,
           prefix: config.natsPrefix,
           ackWaitMs: config.natsAckWaitMs,
+          replicas: config.natsReplicas,
           logger,
         })
       : undefined;

@@ -431,6 +431,8 @@ describe('CUSTOS_NATS_* configuration', () => {
     }
     assert.equal(error({ CUSTOS_NATS_PREFIX: 'Has.Dots' }).variable, 'CUSTOS_NATS_PREFIX');
     assert.equal(error({ CUSTOS_NATS_ACK_WAIT_MS: '10' }).variable, 'CUSTOS_NATS_ACK_WAIT_MS');
+    assert.equal(error({ CUSTOS_NATS_REPLICAS: '0' }).variable, 'CUSTOS_NATS_REPLICAS');
+    assert.equal(error({ CUSTOS_NATS_REPLICAS: '6' }).variable, 'CUSTOS_NATS_REPLICAS');
   });
 
   it('is off by default, and reads a server list', () => {
@@ -438,6 +440,8 @@ describe('CUSTOS_NATS_* configuration', () => {
     assert.equal(off.natsUrl, undefined);
     assert.equal(off.natsPrefix, 'custos');
     assert.equal(off.natsAckWaitMs, 60_000);
+    assert.equal(off.natsReplicas, 1, 'one copy: a single NATS server');
+    assert.equal(toConfig(readEnv({ CUSTOS_NATS_REPLICAS: '3' })).natsReplicas, 3);
     const on = toConfig(readEnv({ CUSTOS_NATS_URL: 'nats://a:4222, tls://b:4222', CUSTOS_NATS_PREFIX: 'prod-eu' }));
     assert.equal(on.natsUrl, 'nats://a:4222, tls://b:4222');
     assert.deepEqual(scanQueueNames(on.natsPrefix), {

@@ -72,6 +72,8 @@ export interface NatsScanQueueOptions {
   url: string;
   prefix: string;
   ackWaitMs: number;
+  /** JetStream copies of each stream (num_replicas); at most the cluster's size. Default 1. */
+  replicas?: number;
   logger: Logger;
 }
 
@@ -187,7 +189,7 @@ export class NatsScanQueue {
     // Assigned before any await, so concurrent callers share one declaration.
     this.declared ??= nc
       .jetstreamManager()
-      .then((jsm) => declare(jsm, this.names, this.options.ackWaitMs))
+      .then((jsm) => declare(jsm, this.names, this.options.ackWaitMs, this.options.replicas ?? 1))
       .catch((error) => {
         this.declared = undefined;
         throw error;
@@ -273,7 +275,12 @@ export class NatsScanQueue {
 }
 
 /** Declares (or updates) both streams and the consumer; idempotent. */
-async function declare(jsm: JetStreamManager, names: ScanQueueNames, ackWaitMs: number): Promise<void> {
+async function declare(
+  jsm: JetStreamManager,
+  names: ScanQueueNames,
+  ackWaitMs: number,
+  replicas: number,
+): Promise<void> {
   await upsertStream(jsm, {
     name: names.stream,
     subjects: [names.subject],
@@ -282,6 +289,8 @@ async function declare(jsm: JetStreamManager, names: ScanQueueNames, ackWaitMs: 
     retention: RetentionPolicy.Workqueue,
     // File storage: queued jobs survive a NATS restart.
     storage: StorageType.File,
+    // In a cluster, each job is on this many servers: losing one loses nothing.
+    num_replicas: replicas,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(JOB_MAX_AGE_MS),
   });
@@ -291,6 +300,7 @@ async function declare(jsm: JetStreamManager, names: ScanQueueNames, ackWaitMs: 
     // Limits retention: dead letters are kept for inspection, not consumed away.
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
+    num_replicas: replicas,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
   });
