@@ -31,7 +31,7 @@ export interface ScanNatsOptions {
   items: number;
 }
 
-export const SCAN_NATS_DEFAULTS: ScanNatsOptions = { workers: [1, 2], items: 3000 };
+export const SCAN_NATS_DEFAULTS: ScanNatsOptions = { workers: [1, 2, 4], items: 3000 };
 
 /**
  * Scan workers on PostgreSQL and NATS JetStream: for 1, 2, … `custos worker`

@@ -1,5 +1,9 @@
+import { type Selectable, sql } from 'kysely';
 import type { Context } from '../context.js';
 import type { Db, Tx } from '../db/database.js';
+import { needsRowLocks } from '../db/locking.js';
+import type { ScanResultTable } from '../db/schema.js';
+import type { CategoryCode } from '../policy/policy.js';
 import type { Actor } from '../audit/actor.js';
 import { openOrJoinCase } from '../cases/open-case.js';
 import { decideCase } from '../decisions/service.js';
@@ -21,7 +25,8 @@ export interface StoredVerdict {
 /**
  * Scans one stored content item and acts on the verdict, unless the same
  * version of the item was scanned already (then the stored verdict is returned
- * and nothing happens twice). `review` opens or joins the subject's case with
+ * and nothing happens twice, except an automated removal that a crash left
+ * undecided, which is taken now: see finishRemoval). `review` opens or joins the subject's case with
  * the signals; `remove` decides that case at once as a fully automated decision
  * (statement with automated_decision FULLY, appealable, a violation like any).
  */
@@ -34,7 +39,10 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
     .selectAll()
     .where('content_id', '=', contentId)
     .executeTakeFirst();
-  if (previous && previous.fingerprint === row.fingerprint) return toStored(previous);
+  if (previous && previous.fingerprint === row.fingerprint) {
+    await finishRemoval(ctx, row.account_id, previous, now);
+    return toStored(previous);
+  }
 
   const item: ScanItem = {
     id: row.id,
@@ -46,7 +54,23 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
     language: row.language,
   };
   const verdict = await ctx.scanner.scan(item);
-  const caseId = await db.transaction().execute(async (tx) => {
+  type Outcome = { stored: Selectable<ScanResultTable> } | { caseId: string | null };
+  const outcome = await db.transaction().execute(async (tx): Promise<Outcome> => {
+    // Two processes may scan the same version at once (a message redelivered while its first
+    // worker is still busy). The content row's lock orders them: the second finds the first's
+    // verdict and acts no further, or it would open a second case and decide it a second time.
+    await tx
+      .selectFrom('content')
+      .select('id')
+      .where('id', '=', contentId)
+      .$if(needsRowLocks(tx), (q) => q.forUpdate())
+      .executeTakeFirst();
+    const first = await tx
+      .selectFrom('scan_results')
+      .selectAll()
+      .where('content_id', '=', contentId)
+      .executeTakeFirst();
+    if (first && first.fingerprint === row.fingerprint) return { stored: first };
     await saveResult(tx, contentId, row.fingerprint, verdict, now);
     if (row.language === null && verdict.language) {
       await tx.updateTable('content').set({ language: verdict.language }).where('id', '=', contentId).execute();
@@ -56,9 +80,9 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
     if (typeof pdq === 'string') {
       await tx.updateTable('content').set({ image_pdq: pdq }).where('id', '=', contentId).execute();
     }
-    if (verdict.action === 'allow' || !verdict.category) return null;
+    if (verdict.action === 'allow' || !verdict.category) return { caseId: null };
     const definition = ctx.policy.category(verdict.category);
-    if (!definition) return null;
+    if (!definition) return { caseId: null };
     const opened = await openOrJoinCase(
       tx,
       SCANNER_ACTOR,
@@ -68,25 +92,14 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
       { action: verdict.action, category: verdict.category, score: verdict.score },
       now,
     );
-    return opened.caseId;
+    return { caseId: opened.caseId };
   });
-  if (verdict.action === 'remove' && caseId && verdict.category) {
-    const top = verdict.signals.find((s) => s.category === verdict.category && !s.shadow);
-    await decideCase(
-      ctx,
-      SCANNER_ACTOR,
-      caseId,
-      {
-        actions: [{ type: 'remove_content' }],
-        category: verdict.category,
-        ground: ctx.scanning.ground(verdict.category),
-        explanation: automatedExplanation(ctx, verdict, top),
-      },
-      { automation: 'full', automatedDetection: true, now },
-    ).catch((error) => {
-      // A moderator decided the case meanwhile: theirs stands.
-      if (!(error instanceof AppError && error.status === 409)) throw error;
-    });
+  if ('stored' in outcome) {
+    await finishRemoval(ctx, row.account_id, outcome.stored, now);
+    return toStored(outcome.stored);
+  }
+  if (verdict.action === 'remove' && outcome.caseId && verdict.category) {
+    await decideRemoval(ctx, outcome.caseId, verdict, now);
   }
   return {
     action: verdict.action,
@@ -95,6 +108,77 @@ export async function scanStoredContent(ctx: Context, contentId: string, now = D
     language: verdict.language,
     signals: verdict.signals,
   };
+}
+
+/** The automated decision on a `remove` verdict: the content removed, the case closed. */
+async function decideRemoval(ctx: Context, caseId: string, verdict: Verdict, now: number): Promise<void> {
+  if (!verdict.category) return;
+  const top = verdict.signals.find((s) => s.category === verdict.category && !s.shadow);
+  await decideCase(
+    ctx,
+    SCANNER_ACTOR,
+    caseId,
+    {
+      actions: [{ type: 'remove_content' }],
+      category: verdict.category,
+      ground: ctx.scanning.ground(verdict.category),
+      explanation: automatedExplanation(ctx, verdict, top),
+    },
+    { automation: 'full', automatedDetection: true, now },
+  ).catch((error) => {
+    // A moderator (or another process finishing this removal) decided the case meanwhile: that stands.
+    if (!(error instanceof AppError && error.status === 409)) throw error;
+  });
+}
+
+/**
+ * The verdict and its case commit before the decision, in a transaction of their own
+ * (decideCase's). A process that dies between the two, or a decision that fails (a
+ * deadlock, the store going away), leaves a stored `remove` verdict, its case open and
+ * no decision; the job's retry finds the verdict and would otherwise stop there, so the
+ * removal would never happen. Here it is taken, once: only while the case is open and
+ * nothing was decided on the content since the verdict (a moderator's decision stands).
+ */
+async function finishRemoval(
+  ctx: Context,
+  accountId: string,
+  stored: Selectable<ScanResultTable>,
+  now: number,
+): Promise<void> {
+  if (stored.action !== 'remove' || !stored.category) return;
+  const db = ctx.store.db;
+  const contentId = stored.content_id;
+  const open = await db
+    .selectFrom('cases')
+    .select('id')
+    .where('subject_type', '=', 'content')
+    .where('subject_id', '=', contentId)
+    // A literal, so SQLite uses the partial index cases_one_open (see cases/open-case.ts).
+    .where('status', '=', sql.lit('open'))
+    .executeTakeFirst();
+  if (!open) return;
+  const decided = await db
+    .selectFrom('decisions')
+    .select('id')
+    // By the author first: the index decisions_account (account_id, created_at) finds the few rows.
+    .where('account_id', '=', accountId)
+    .where('created_at', '>=', Number(stored.scanned_at))
+    .where('subject_type', '=', 'content')
+    .where('subject_id', '=', contentId)
+    .executeTakeFirst();
+  if (decided) return;
+  ctx.logger.warn({ job: 'scan', contentId, caseId: open.id }, 'finishing an automated removal left undecided');
+  const verdict: Verdict = {
+    action: 'remove',
+    category: stored.category as CategoryCode,
+    ...(stored.score !== null ? { score: Number(stored.score) } : {}),
+    language: stored.language,
+    signals: JSON.parse(stored.signals) as Signal[],
+    versions: JSON.parse(stored.versions) as Record<string, string>,
+    policyVersion: stored.policy_version,
+  };
+  // Never dated before the verdict (another process's clock may be ahead), so the check above sees it.
+  await decideRemoval(ctx, open.id, verdict, Math.max(now, Number(stored.scanned_at)));
 }
 
 /** The facts of an automated removal, as the statement of reasons shows them. */
