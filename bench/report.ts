@@ -702,9 +702,11 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
       '- **`select 1`**: a round trip through Kysely and the driver, the floor of any query.',
       '- **indexed query**: the query of `sessionsInPeriod` (index `sessions_account_at`), rows returned still encrypted.',
       '- **`sessionsInPeriod`**: the service function, decrypting each IP address.',
-      '- **`readPersonalData`**: what `GET /v1/accounts/:id/personal-data` runs: the account, its phone number and its ' +
-        'sessions, decrypted, and the audit entry, in one transaction whose commit waits for the disk as the store ' +
-        'settings above say (PostgreSQL flushes its WAL at every commit).',
+      '- **`readPersonalData`**: what `GET /v1/accounts/:id/personal-data` runs: the check of the order that justifies ' +
+        'the read (one order in review naming every account looked up, written directly by the benchmark; runs measured ' +
+        'before 2026-11-29 had no such check), the account, its phone number and its sessions, decrypted, and the audit ' +
+        'entry, in one transaction whose commit waits for the disk as the store settings above say (PostgreSQL flushes ' +
+        'its WAL at every commit).',
       '- The table is filled in bulk, not through the service, in time order as ingest writes it. Indexes the load ' +
         'would update at random are dropped first and rebuilt from their own definitions; PostgreSQL is then vacuumed ' +
         'and analysed, as autovacuum would. Every row of the accounts looked up holds a real ciphertext of its ' +

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Actor } from '../src/audit/actor.js';
 import { readPersonalData } from '../src/accounts/personal-data.js';
 import { PHONE_FIELD } from '../src/accounts/service.js';
+import type { PersonalDataCipher } from '../src/crypto/personal-data-cipher.js';
 import type { Db, Dialect } from '../src/db/database.js';
 import { IP_FIELD, sessionsInPeriod } from '../src/sessions/service.js';
 import { BENCH_PG_URL, type BenchStore, openBenchStore, storeSettings, storeVersion } from './store.js';
@@ -111,6 +112,88 @@ function pickLookups(layout: Layout, options: LookupOptions): Lookup[] {
   });
 }
 
+/**
+ * An authority and one production order in review whose included targets are the
+ * accounts looked up and whose period spans the layout, written directly (the checks
+ * are not what is measured), so `readPersonalData` passes its order check.
+ */
+async function seedLookupOrder(db: Db, cipher: PersonalDataCipher, layout: Layout, lookups: Lookup[]): Promise<string> {
+  const now = Date.now();
+  const authorityId = 'auth_bench';
+  const orderId = 'lr_bench';
+  await db
+    .insertInto('authorities')
+    .values({
+      id: authorityId,
+      name: 'Bench police',
+      country: 'DE',
+      kind: 'police',
+      contact_email: 'bench@example.org',
+      public_jwk: '{}',
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await db
+    .insertInto('legal_requests')
+    .values({
+      id: orderId,
+      authority_id: authorityId,
+      type: 'production',
+      status: 'in_review',
+      case_reference: 'BENCH-1',
+      legal_basis: 'bench',
+      issuing_authority: JSON.stringify({ name: 'Bench police', country: 'DE' }),
+      court_order: JSON.stringify({ reference: 'bench', issuedBy: 'bench', issuedAt: new Date(now).toISOString() }),
+      document_sha256: null,
+      document_size: null,
+      offence_category: 'illegal_drugs',
+      offence: JSON.stringify({ description: 'bench', provisions: 'bench' }),
+      data_categories: JSON.stringify(['ip_addresses', 'phone_number']),
+      period_from: layout.start,
+      period_to: layout.start + layout.spanMs,
+      requested: '{}',
+      non_disclosure_until: null,
+      emergency_justification: null,
+      preservation_request_id: null,
+      extra_review: 0,
+      policy_version: 'bench',
+      round: 1,
+      received_at: now,
+      due_at: now + DAY_MS,
+      decided_at: null,
+      disclosed_at: null,
+      second_approval_owed: 0,
+      preserved_until: null,
+      preservation_extended: 0,
+      consumed_by: null,
+      deadline_warned_at: null,
+      overdue_warned_at: null,
+      updated_at: now,
+    })
+    .execute();
+  const targets = lookups.map((l, i) => ({
+    id: `lrt_bench_${i}`,
+    request_id: orderId,
+    position: i,
+    kind: 'accountId',
+    given_enc: cipher.encrypt('legal_targets.given', `lrt_bench_${i}`, l.accountId),
+    account_id: l.accountId,
+    status: 'included',
+    reasons: '[]',
+    notice_due_at: null,
+    notified_at: null,
+  }));
+  for (let i = 0; i < targets.length; i += 500) {
+    await db
+      .insertInto('legal_targets')
+      .values(targets.slice(i, i + 500))
+      .execute();
+  }
+  return orderId;
+}
+
 const started = nowMs();
 /** Progress on stderr, with seconds since the start, so stdout stays a clean report. */
 function log(message: string): void {
@@ -153,6 +236,8 @@ async function measure(bench: BenchStore, options: LookupOptions): Promise<Looku
   const probe = lookups[0] as Lookup;
   const plan = await explain(db, bench.dialect, probe);
   const actor: Actor = { id: 'bench:lookup', role: 'legal' };
+  // A read needs an order naming the account: one order in review covering the whole layout.
+  const orderId = await seedLookupOrder(db, cipher, layout, lookups);
 
   const run: Record<Method, (l: Lookup) => Promise<number>> = {
     select1: async () => {
@@ -166,7 +251,7 @@ async function measure(bench: BenchStore, options: LookupOptions): Promise<Looku
       return sessions.length;
     },
     readPersonalData: async (l) => {
-      const request = { accountId: l.accountId, from: l.from, to: l.to, purpose: 'benchmark' };
+      const request = { accountId: l.accountId, orderId, from: l.from, to: l.to, purpose: 'benchmark' };
       const view = await readPersonalData(db, cipher, actor, request);
       if (view.phoneNumber !== PHONE) throw new Error(`wrong phone decrypted for ${l.accountId}`);
       return view.sessions.length;

@@ -30,7 +30,8 @@ import { statementRoutes } from './transparency/statements-routes.js';
 import { figureRoutes } from './transparency/figures-routes.js';
 import { transparencyRoutes } from './transparency/routes.js';
 import { transparencyPageRoutes } from './transparency/page.js';
-import { installSecurityHeaders } from './http/security-headers.js';
+import { installOverloadProtection } from './http/overload.js';
+import { applySecurityHeaders, installSecurityHeaders } from './http/security-headers.js';
 import { webRoutes } from './web/routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -56,11 +57,14 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     frameworkErrors: (_error, request, reply) => {
       const mapped = new AppError('malformed_request', 'The request path could not be understood.');
       reply.header('x-request-id', request.id);
+      applySecurityHeaders(reply);
       // The reply is generic over every route's schema here; it is a plain JSON answer.
       (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(mapped.status).send(errorBody(mapped));
     },
     return503OnClosing: true,
   });
+  // First of all hooks: an overloaded process refuses before authentication, parsing or store work.
+  installOverloadProtection(app, ctx.config);
   // Off by default; public read routes opt in with `config.rateLimit` (per client address, in memory per process).
   await app.register(rateLimit, { global: false });
   app.setValidatorCompiler(validatorCompiler);
@@ -112,7 +116,12 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // Swagger UI allows framing by its own origin; nothing of Custos is to be framed.
+    transformStaticCSP: (csp: string) => csp.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+  });
 
   await app.register(healthRoutes(ctx));
   await app.register(ingestRoutes(ctx), { prefix: '/v1/ingest' });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import v8 from 'node:v8';
 
 /**
  * Configuration comes from the environment only, so the server, the workers and
@@ -97,6 +98,17 @@ export interface Config {
   readonly cookieSecure: 'auto' | 'always' | 'never';
   /** Sign-in attempts (POST /v1/session) accepted per client address and minute; beyond, 429. */
   readonly signInRateLimitPerMinute: number;
+  /**
+   * Load shedding (http/overload.ts): requests handled at once; one more is answered
+   * 503 `overloaded` with Retry-After at once. 0 turns the limit off.
+   */
+  readonly overloadMaxInFlight: number;
+  /** Mean event-loop delay, over each of the last two samples, above which new requests are shed (0: off). */
+  readonly overloadMaxEventLoopDelayMs: number;
+  /** V8 heap in use above which new requests are shed (0: off); 90% of the heap limit by default. */
+  readonly overloadMaxHeapUsedBytes: number;
+  /** How often the event-loop delay and the heap are sampled for load shedding. */
+  readonly overloadSampleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +156,10 @@ const VARIABLES = [
   'CUSTOS_HASH_REFRESH_MS',
   'CUSTOS_COOKIE_SECURE',
   'CUSTOS_SIGN_IN_RATE_LIMIT',
+  'CUSTOS_OVERLOAD_MAX_IN_FLIGHT',
+  'CUSTOS_OVERLOAD_MAX_LOOP_DELAY_MS',
+  'CUSTOS_OVERLOAD_MAX_HEAP_MB',
+  'CUSTOS_OVERLOAD_SAMPLE_MS',
 ] as const;
 
 /** Picks the CUSTOS_* variables out of an environment; empty strings count as unset. */
@@ -277,6 +293,15 @@ function cookieSecure(raw: RawEnv): Config['cookieSecure'] {
   return value as Config['cookieSecure'];
 }
 
+const MiB = 1024 * 1024;
+
+/** Shed before V8 runs out of heap (a crash loses every request in flight), not at the edge. */
+function overloadMaxHeapUsedBytes(raw: RawEnv): number {
+  const limitMiB = Math.floor(v8.getHeapStatistics().heap_size_limit / MiB);
+  const mib = integer(raw, 'CUSTOS_OVERLOAD_MAX_HEAP_MB', Math.floor(limitMiB * 0.9), 0, 1024 * 1024);
+  return mib * MiB;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Validates raw values and returns the frozen configuration. */
@@ -320,6 +345,10 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     hashRefreshMs: integer(raw, 'CUSTOS_HASH_REFRESH_MS', 2000, 10, 600_000),
     cookieSecure: cookieSecure(raw),
     signInRateLimitPerMinute: integer(raw, 'CUSTOS_SIGN_IN_RATE_LIMIT', 60, 1, 100_000),
+    overloadMaxInFlight: integer(raw, 'CUSTOS_OVERLOAD_MAX_IN_FLIGHT', 256, 0, 1_000_000),
+    overloadMaxEventLoopDelayMs: integer(raw, 'CUSTOS_OVERLOAD_MAX_LOOP_DELAY_MS', 1000, 0, 600_000),
+    overloadMaxHeapUsedBytes: overloadMaxHeapUsedBytes(raw),
+    overloadSampleMs: integer(raw, 'CUSTOS_OVERLOAD_SAMPLE_MS', 500, 10, 60_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -32,9 +32,14 @@ export const ERROR_CATALOG = {
   internal_error: 500,
   store_unavailable: 503,
   not_ready: 503,
+  /** Load shedding: too much in flight; refused before any work, so nothing changed. Carries Retry-After. */
+  overloaded: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Retry-After of an `overloaded` answer, in seconds: short, since overload usually passes within seconds. */
+export const OVERLOAD_RETRY_AFTER_SECONDS = 2;
 
 /** One problem with one field, named by its JSON pointer (`/accounts/3/phone`). */
 export interface FieldProblem {

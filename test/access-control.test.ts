@@ -48,8 +48,10 @@ interface Fixtures {
   accountId: string;
   /** An account with a confirmed illegal_drugs violation: orders against it pass the checks. */
   violatorId: string;
-  /** An order of the harness authority, in review. */
+  /** An order of the harness authority, in review, naming the violator. */
   orderId: string;
+  /** An order of the harness authority naming the violator, withdrawn. */
+  withdrawnOrderId: string;
   /** An order of the harness authority filed with a court-order PDF. */
   documentOrderId: string;
   /** An order of the harness authority, approved twice and disclosed. */
@@ -93,8 +95,9 @@ interface Row {
 }
 
 const hoursAgo = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
-const personalDataQuery = () =>
-  `from=${hoursAgo(30 * 24)}&to=${new Date(Date.now() + 60_000).toISOString()}&purpose=${encodeURIComponent('access-control matrix')}`;
+/** A read of the violator's data under the fixture order: inside its period (30 days up to when it was filed). */
+const personalDataQuery = (orderId: string) =>
+  `from=${hoursAgo(20 * 24)}&to=${hoursAgo(24)}&orderId=${orderId}&purpose=${encodeURIComponent('access-control matrix')}`;
 
 /** A fresh order of the harness authority against the violator: in review, or preserved for a preservation. */
 async function newOrder(f: Fixtures, overrides: Partial<LegalOrderInput> = {}): Promise<string> {
@@ -192,11 +195,37 @@ const MATRIX: Row[] = [
     route: '/v1/accounts/:id/personal-data',
     roles: ['legal', 'legal_senior'],
     ok: 200,
-    valid: (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?${personalDataQuery()}` }),
+    // The violator is the target of the fixture order, which is in review: a lawful reason to read.
+    valid: (f) => ({
+      method: 'GET',
+      url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId)}`,
+    }),
     invalid: [
-      (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data` }),
-      (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?from=x&to=y&purpose=a&more=1` }),
-      () => ({ method: 'GET', url: `/v1/accounts/no-such-account/personal-data?${personalDataQuery()}` }),
+      (f) => ({ method: 'GET', url: `/v1/accounts/${f.violatorId}/personal-data` }),
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/${f.violatorId}/personal-data?from=x&to=y&orderId=${f.orderId}&purpose=a&more=1`,
+      }),
+      // No order: the same valid query without orderId.
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId).replace(/&orderId=[^&]+/, '')}`,
+      }),
+      // An account the order does not name, an unknown order, a withdrawn order, a period beyond the order's.
+      (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?${personalDataQuery(f.orderId)}` }),
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery('lr_nosuchorder')}`,
+      }),
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.withdrawnOrderId)}`,
+      }),
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId).replace(/to=[^&]+/, `to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`)}`,
+      }),
+      (f) => ({ method: 'GET', url: `/v1/accounts/no-such-account/personal-data?${personalDataQuery(f.orderId)}` }),
     ],
   },
   {
@@ -209,6 +238,18 @@ const MATRIX: Row[] = [
       () => ({ method: 'GET', url: '/v1/audit?limit=0' }),
       () => ({ method: 'GET', url: '/v1/audit?from=yesterday' }),
       () => ({ method: 'GET', url: '/v1/audit?bogus=1' }),
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/audit/personal-data-access',
+    roles: ['auditor', 'admin'],
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/audit/personal-data-access?limit=5' }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/audit/personal-data-access?limit=0' }),
+      () => ({ method: 'GET', url: '/v1/audit/personal-data-access?to=tomorrow' }),
+      () => ({ method: 'GET', url: '/v1/audit/personal-data-access?bogus=1' }),
     ],
   },
   {
@@ -1127,12 +1168,18 @@ describeEachStore('access control', (get) => {
     // Another authority of the same country, so its order passes the checks like the harness's.
     const other = await issueToken(h, 'authority', { authorityId: await addAuthority(h, { country: 'DE' }) });
     const otherOrderId = await order(buildOrder([{ accountId: violator.accountId }]), other.token);
+    const withdrawnOrderId = await order(buildOrder([{ accountId: violator.accountId }]));
+    const withdrawn = await h.call('POST', `/v1/legal-requests/${withdrawnOrderId}/withdraw`, {
+      token: h.tokens.authority,
+    });
+    assert.equal(withdrawn.statusCode, 200, withdrawn.body);
     const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
     fx = {
       h,
       accountId: account.id,
       violatorId: violator.accountId,
       orderId,
+      withdrawnOrderId,
       documentOrderId,
       disclosedOrderId,
       otherOrderId,

@@ -659,12 +659,18 @@ function requestArbitrary(op: Operation, pools: Pools, tokens: Harness['tokens']
 
 /**
  * Refusals the code audits on purpose (legal/refusals.ts: every refused request on the
- * legal-order and authority routes; identity/sign-in.ts: failed sign-ins). Their audit
+ * legal-order and authority routes and on legal's read of personal data;
+ * identity/sign-in.ts: failed sign-ins). Their audit
  * rows are the point of those features, so they are left out of the comparison; every
  * other audit row still counts. `audit_head` (the chain's tip) necessarily moves with
  * such a row, so it is compared only when no audited refusal was added.
  */
-const AUDITED_REFUSALS = ['legal_request.refused', 'authority.refused', 'session.sign_in_failed'];
+const AUDITED_REFUSALS = [
+  'legal_request.refused',
+  'authority.refused',
+  'personal_data.refused',
+  'session.sign_in_failed',
+];
 
 interface Fingerprint {
   tables: Map<string, string>;

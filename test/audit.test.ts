@@ -15,6 +15,7 @@ import { runCli } from './helpers/cli.js';
 import { buildAccount, buildSession } from './helpers/factories.js';
 import { type Harness, TEST_ACTOR, describeEachStore } from './helpers/harness.js';
 import { tokenIdOf } from './helpers/identity.js';
+import { orderAgainst, personalDataUrl } from './helpers/legal.js';
 
 const DAY = 86_400_000;
 
@@ -143,7 +144,7 @@ describeEachStore('audit trail', (get) => {
     assert.equal(await lastSeq(h.ctx.store.db), head, 'nothing was written, so nothing is audited');
   });
 
-  it('records every read of personal data with the reader, the account, the purpose and the request id', async () => {
+  it('records every read of personal data with the reader, the account, the order, the purpose and the request id', async () => {
     const h = get();
     const account = buildAccount();
     await h.call('POST', '/v1/ingest/accounts', { token: h.tokens.platform, body: { accounts: [account] } });
@@ -151,15 +152,14 @@ describeEachStore('audit trail', (get) => {
       token: h.tokens.platform,
       body: { sessions: [buildSession(account.id), buildSession(account.id)] },
     });
-    const from = new Date(Date.now() - 40 * DAY).toISOString();
-    const to = new Date(Date.now() + 60_000).toISOString();
+    const order = await orderAgainst(h, [account.id]);
+    const from = Date.now() - 40 * DAY;
+    const to = Date.now() + 60_000;
     const reads = [];
     for (const purpose of ['Production order AZ 12/26', 'Second look for the same order']) {
-      const res = await h.call(
-        'GET',
-        `/v1/accounts/${account.id}/personal-data?from=${from}&to=${to}&purpose=${encodeURIComponent(purpose)}`,
-        { token: h.tokens.legal },
-      );
+      const res = await h.call('GET', personalDataUrl(account.id, { orderId: order.id, from, to, purpose }), {
+        token: h.tokens.legal,
+      });
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.data.sessions.length, 2);
       reads.push({ purpose, requestId: res.headers['x-request-id'] as string });
@@ -174,6 +174,7 @@ describeEachStore('audit trail', (get) => {
       assert.deepEqual(e.actor, { id: ids.legal, role: 'legal' });
       assert.deepEqual(e.subject, { type: 'account', id: account.id });
       assert.equal(e.details.purpose, read.purpose);
+      assert.equal(e.details.orderId, order.id);
       assert.deepEqual([...e.details.categories].sort(), ['ip_addresses', 'phone_number']);
       assert.equal(e.details.records, 2);
     }
@@ -199,10 +200,19 @@ describeEachStore('audit trail', (get) => {
       body: { sessions: ips.map((ip) => buildSession(account.id, { ip: ip.given })) },
     });
     assert.equal(ses.statusCode, 200, ses.body);
+    const order = await orderAgainst(
+      h,
+      accounts.map((a) => a.id),
+    );
     for (const a of accounts) {
       const res = await h.call(
         'GET',
-        `/v1/accounts/${a.id}/personal-data?from=${new Date(Date.now() - 40 * DAY).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&purpose=routine%20check`,
+        personalDataUrl(a.id, {
+          orderId: order.id,
+          from: Date.now() - 40 * DAY,
+          to: Date.now() + 60_000,
+          purpose: 'routine check',
+        }),
         { token: h.tokens.legal },
       );
       assert.equal(res.statusCode, 200, res.body);
@@ -226,14 +236,18 @@ describeEachStore('audit trail', (get) => {
     const h = get();
     const account = buildAccount();
     await h.call('POST', '/v1/ingest/accounts', { token: h.tokens.platform, body: { accounts: [account] } });
+    const order = await orderAgainst(h, [account.id]);
     const purpose = `Order about ${account.phone} and 203.0.113.250`;
     const res = await h.call(
       'GET',
-      `/v1/accounts/${account.id}/personal-data?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z&purpose=${encodeURIComponent(purpose)}`,
+      personalDataUrl(account.id, { orderId: order.id, from: Date.now() - DAY, to: Date.now(), purpose }),
       { token: h.tokens.legal },
     );
     // Refusing such a purpose (422) is as good as scrubbing it; storing it is not.
-    if (res.statusCode === 422) return;
+    if (res.statusCode === 422) {
+      assert.equal(res.data.error.details[0].path, '/querystring/purpose', res.body);
+      return;
+    }
     assert.equal(res.statusCode, 200, res.body);
     const stored = JSON.stringify(await h.ctx.store.db.selectFrom('audit_log').selectAll().execute());
     assert.ok(!stored.includes(account.phone as string), 'the phone number is in the audit log');

@@ -123,20 +123,22 @@ describe('custos serve --demo', () => {
     const view = await getJson(`${url}/v1/accounts/demo-0001`, tokens.moderator!);
     assert.equal(view.status, 200);
     assert.match(view.data.country, /^[A-Z]{2}$/);
-    const from = new Date(Date.now() - 365 * 86_400_000).toISOString();
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const pd = await getJson(
-      `${url}/v1/accounts/demo-0001/personal-data?from=${from}&to=${to}&purpose=${encodeURIComponent('demo check')}`,
-      tokens.legal!,
+    // Personal data is read for an order: the demo's disclosed order names its target and period.
+    const disclosed = await getJson(`${url}/v1/legal-requests?status=disclosed`, tokens.legal!);
+    assert.equal(disclosed.status, 200, JSON.stringify(disclosed.data));
+    const seeded = (disclosed.data.requests as Array<{ id: string; caseReference: string }>).find(
+      (o) => o.caseReference === 'BKA-2026-0412',
     );
+    assert.ok(seeded, 'the demo has a disclosed production order');
+    const order = await getJson(`${url}/v1/legal-requests/${seeded.id}`, tokens.legal!);
+    const target = order.data.targets.find((t: { status: string }) => t.status === 'included').accountId as string;
+    const query = new URLSearchParams({ ...order.data.period, orderId: seeded.id, purpose: 'demo check' });
+    const pd = await getJson(`${url}/v1/accounts/${target}/personal-data?${query}`, tokens.legal!);
     assert.equal(pd.status, 200, JSON.stringify(pd.data));
     assert.match(pd.data.phoneNumber, /^\+\d{8,15}$/);
-    assert.ok(pd.data.sessions.length >= 3, `demo-0001 has sessions: ${pd.data.sessions.length}`);
+    assert.ok(pd.data.sessions.length >= 3, `${target} has sessions: ${pd.data.sessions.length}`);
     for (const s of pd.data.sessions) assert.ok(s.ip && s.at, JSON.stringify(s));
-    const platformDenied = await getJson(
-      `${url}/v1/accounts/demo-0001/personal-data?from=${from}&to=${to}&purpose=x-check`,
-      tokens.platform!,
-    );
+    const platformDenied = await getJson(`${url}/v1/accounts/${target}/personal-data?${query}`, tokens.platform!);
     assert.equal(platformDenied.status, 403, 'only legal reads personal data');
 
     // One user per role people sign in with, next to the tokens; the legal one signs in with its TOTP.

@@ -23,6 +23,7 @@ import {
   startHarness,
   stopHarness,
 } from './helpers/harness.js';
+import { orderAgainst, personalDataUrl } from './helpers/legal.js';
 import { type ScratchDatabase, createScratchDatabase } from './helpers/scratch-database.js';
 import { type TcpProxy, startTcpProxy } from './helpers/tcp-proxy.js';
 
@@ -137,10 +138,11 @@ describe('faults: PostgreSQL goes away during requests', { skip: !TEST_STORES.in
     });
     assertErrorBody(sessions, 503, 'store_unavailable');
     const from = new Date(Date.now() - 86_400_000).toISOString();
+    // The order is looked up first, in the store: with the store down, any id gets the 503.
     const read = await inject(
       app,
       'GET',
-      `/v1/accounts/${warm.id}/personal-data?from=${from}&to=${new Date().toISOString()}&purpose=outage%20test`,
+      `/v1/accounts/${warm.id}/personal-data?from=${from}&to=${new Date().toISOString()}&orderId=lr_outage&purpose=outage%20test`,
       { token: legal },
     );
     assertErrorBody(read, 503, 'store_unavailable');
@@ -319,16 +321,21 @@ describeEachStore('faults: internal errors', (get) => {
     const a = buildAccount();
     const ok = await h.call('POST', '/v1/ingest/accounts', { token: h.tokens.platform, body: { accounts: [a] } });
     assert.equal(ok.statusCode, 200, ok.body);
+    const order = await orderAgainst(h, [a.id]);
     // A row that no longer decrypts (a storage fault) makes the read fail inside the service.
     await h.ctx.store.db
       .updateTable('accounts')
       .set({ phone_enc: Buffer.from('not a ciphertext') })
       .where('id', '=', a.id)
       .execute();
-    const from = new Date(Date.now() - 86_400_000).toISOString();
     const res = await h.call(
       'GET',
-      `/v1/accounts/${a.id}/personal-data?from=${from}&to=${new Date().toISOString()}&purpose=fault%20test`,
+      personalDataUrl(a.id, {
+        orderId: order.id,
+        from: Date.now() - 86_400_000,
+        to: Date.now(),
+        purpose: 'fault test',
+      }),
       { token: h.tokens.legal },
     );
     const error = assertErrorBody(res, 500, 'internal_error');

@@ -268,7 +268,7 @@ describeEachStore('HTTP surface', (get) => {
       422,
       'validation_failed',
       'GET',
-      `/v1/accounts/x/personal-data?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z&purpose=check`,
+      `/v1/accounts/x/personal-data?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z&orderId=lr_x&purpose=check`,
       {
         token: h.tokens.legal,
       },
@@ -338,7 +338,8 @@ describeEachStore('security headers', (get) => {
     for (const res of responses) {
       assert.equal(res.headers['x-content-type-options'], 'nosniff', res.body);
       assert.equal(res.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
-      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/, res.body);
       assert.equal(res.headers['referrer-policy'], 'no-referrer');
       assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
       assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin');

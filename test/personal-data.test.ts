@@ -22,15 +22,27 @@ import { startWorkers } from '../src/workers/scheduler.js';
 import { assertErrorBody } from './helpers/error-body.js';
 import { buildAccount, buildSession } from './helpers/factories.js';
 import { type Harness, TEST_ACTOR, describeEachStore } from './helpers/harness.js';
+import {
+  type FiledOrder,
+  fileOrder,
+  buildOrder,
+  legalToken,
+  orderAgainst,
+  personalDataUrl as readUrl,
+  review,
+} from './helpers/legal.js';
 import { samplePhone, sampleIpv4, sampleIpv6 } from './helpers/personal-data-samples.js';
 
 const DAY = 86_400_000;
 
-/** The legal team's read of one account's phone number and recent sessions. */
-function personalDataUrl(accountId: string, days = 60): string {
-  const from = new Date(Date.now() - days * DAY).toISOString();
-  const to = new Date(Date.now() + 60_000).toISOString();
-  return `/v1/accounts/${accountId}/personal-data?from=${from}&to=${to}&purpose=${encodeURIComponent('protection test')}`;
+/** The legal team's read, under `order`, of one account's phone number and sessions of the last `days` days. */
+function personalDataUrl(accountId: string, order: FiledOrder, days = 60): string {
+  return readUrl(accountId, {
+    orderId: order.id,
+    from: Date.now() - days * DAY,
+    to: Date.now() + 60_000,
+    purpose: 'protection test',
+  });
 }
 
 async function ingest(h: Harness, accounts: AccountInput[], sessions: SessionInput[] = []): Promise<void> {
@@ -99,7 +111,8 @@ describeEachStore('personal data protection', (get, dialect) => {
       ips.map((ip, i) => buildSession(accounts[i]!.id, { ip: ip.input })),
     );
     // The data is there and decrypts, so the search below looks at a store that holds it.
-    const pd = await h.call('GET', personalDataUrl(accounts[2]!.id), { token: h.tokens.legal });
+    const order = await orderAgainst(h, [accounts[2]!.id]);
+    const pd = await h.call('GET', personalDataUrl(accounts[2]!.id, order), { token: h.tokens.legal });
     assert.equal(pd.statusCode, 200, pd.body);
     assert.equal(pd.data.phoneNumber, phones[2]!.e164);
     assert.deepEqual(
@@ -154,6 +167,7 @@ describeEachStore('personal data protection', (get, dialect) => {
     const ipA = sampleIpv4();
     const ipD = sampleIpv6();
     await ingest(h, [a, b, d], [buildSession(a.id, { ip: ipA.input }), buildSession(d.id, { ip: ipD.input })]);
+    const order = await orderAgainst(h, [a.id, b.id, d.id]);
 
     const encA = (await db.selectFrom('accounts').select('phone_enc').where('id', '=', a.id).executeTakeFirstOrThrow())
       .phone_enc as Buffer;
@@ -165,7 +179,7 @@ describeEachStore('personal data protection', (get, dialect) => {
     assert.throws(() => h.ctx.cipher.decrypt(PHONE_FIELD, a.id, tampered), 'an altered byte');
 
     await db.updateTable('accounts').set({ phone_enc: encA }).where('id', '=', b.id).execute();
-    const moved = await h.call('GET', personalDataUrl(b.id), { token: h.tokens.legal });
+    const moved = await h.call('GET', personalDataUrl(b.id, order), { token: h.tokens.legal });
     assertErrorBody(moved, 500, 'internal_error');
     for (const f of pa.forms) assert.ok(!moved.body.includes(f), "another account's number never comes out");
 
@@ -173,11 +187,11 @@ describeEachStore('personal data protection', (get, dialect) => {
       await db.selectFrom('sessions').select('ip_enc').where('account_id', '=', a.id).executeTakeFirstOrThrow()
     ).ip_enc;
     await db.updateTable('sessions').set({ ip_enc: ipEncA }).where('account_id', '=', d.id).execute();
-    const movedIp = await h.call('GET', personalDataUrl(d.id), { token: h.tokens.legal });
+    const movedIp = await h.call('GET', personalDataUrl(d.id, order), { token: h.tokens.legal });
     assertErrorBody(movedIp, 500, 'internal_error');
     assert.ok(!movedIp.body.includes(ipA.normalised));
 
-    const own = await h.call('GET', personalDataUrl(a.id), { token: h.tokens.legal });
+    const own = await h.call('GET', personalDataUrl(a.id, order), { token: h.tokens.legal });
     assert.equal(own.statusCode, 200, own.body);
     assert.equal(own.data.phoneNumber, pa.e164);
     assert.equal(own.data.sessions[0].ip, ipA.normalised);
@@ -236,6 +250,7 @@ describeEachStore('personal data protection', (get, dialect) => {
     const p = samplePhone('RU');
     const acc = buildAccount({ phone: p.input });
     await ingest(h, [acc]);
+    const order = await orderAgainst(h, [acc.id]);
     // A restart: a new context on the same data dir and store decrypts what the first one wrote.
     const restarted = await createContext(h.config, {
       logger: createLogger('silent'),
@@ -244,8 +259,9 @@ describeEachStore('personal data protection', (get, dialect) => {
     try {
       const view = await readPersonalData(restarted.store.db, restarted.cipher, TEST_ACTOR, {
         accountId: acc.id,
+        orderId: order.id,
         from: Date.now() - DAY,
-        to: Date.now() + DAY,
+        to: Date.now(),
         purpose: 'restart check',
       });
       assert.equal(view.phoneNumber, p.e164);
@@ -293,6 +309,7 @@ describeEachStore('personal data protection', (get, dialect) => {
       accounts,
       ips.map((ip, i) => buildSession(accounts[i]!.id, { ip: ip.input })),
     );
+    const order = await orderAgainst(h, [accounts[1]!.id, accounts[2]!.id]);
 
     const badPhone = `+49 ${crypto.randomInt(10, 99)}`;
     const badIps = [`${crypto.randomInt(300, 999)}.1.2.3`, '2a02:db8::g1'];
@@ -328,9 +345,9 @@ describeEachStore('personal data protection', (get, dialect) => {
       .set({ phone_enc: enc?.phone_enc ?? null })
       .where('id', '=', accounts[1]!.id)
       .execute();
-    assertErrorBody(await h.call('GET', personalDataUrl(accounts[1]!.id), { token: h.tokens.legal }), 500);
+    assertErrorBody(await h.call('GET', personalDataUrl(accounts[1]!.id, order), { token: h.tokens.legal }), 500);
 
-    const read = await h.call('GET', personalDataUrl(accounts[2]!.id), {
+    const read = await h.call('GET', personalDataUrl(accounts[2]!.id, order), {
       token: h.tokens.legal,
       headers: { 'x-forwarded-for': ips[0]!.normalised, 'x-real-ip': ips[2]!.normalised },
     });
@@ -504,6 +521,202 @@ describeEachStore('personal data protection', (get, dialect) => {
     }
     assert.deepEqual(await sessionAges(db, a.id, now), [2]);
     assert.match(h.logs().slice(start), /purged expired sessions/);
+  });
+  it('reads under an order that names the account and covers the period, and audits the order id', async () => {
+    const h = get();
+    const p = samplePhone('DE');
+    const account = buildAccount({ phone: p.input });
+    const ips = [sampleIpv4(), sampleIpv6()];
+    await ingest(
+      h,
+      [account],
+      ips.map((ip, i) => buildSession(account.id, { ip: ip.input, at: daysAgo(Date.now(), 5 + i) })),
+    );
+    const order = await orderAgainst(h, [account.id], {
+      period: { from: daysAgo(Date.now(), 30), to: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    const res = await h.call(
+      'GET',
+      readUrl(account.id, { orderId: order.id, ...order.period, purpose: 'verify the targets before approval' }),
+      { token: h.tokens.legal },
+    );
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.data.phoneNumber, p.e164);
+    assert.deepEqual(res.data.sessions.map((s: { ip: string }) => s.ip).sort(), ips.map((ip) => ip.normalised).sort());
+
+    const entries = await h.ctx.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('request_id', '=', res.headers['x-request-id'] as string)
+      .execute();
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.subject_type, e.subject_id]),
+      [['personal_data.read', 'account', account.id]],
+    );
+    assert.deepEqual(JSON.parse(entries[0]!.details), {
+      categories: ['phone_number', 'ip_addresses'],
+      orderId: order.id,
+      purpose: 'verify the targets before approval',
+      period: { from: new Date(order.period.from).toISOString(), to: new Date(order.period.to).toISOString() },
+      records: 2,
+    });
+    // The auditor's report names the order the read served.
+    const report = await h.call('GET', '/v1/audit/personal-data-access', { token: h.tokens.auditor });
+    assert.equal(report.statusCode, 200, report.body);
+    const seq = Number(entries[0]!.seq);
+    const access = report.data.actors
+      .flatMap((a: { accesses: Array<{ seq: number }> }) => a.accesses)
+      .find((a: { seq: number }) => a.seq === seq);
+    assert.equal(access?.orderId, order.id, JSON.stringify(access));
+    assert.equal(access?.reason, 'verify the targets before approval');
+  });
+
+  it('refuses a read no order covers: unknown, closed, another account, outside the period; reads and reveals nothing', async () => {
+    const h = get();
+    const db = h.ctx.store.db;
+    const p = samplePhone('DE');
+    const ip = sampleIpv4();
+    const target = buildAccount({ phone: p.input });
+    const bystander = buildAccount();
+    await ingest(h, [target, bystander], [buildSession(target.id, { ip: ip.input, at: daysAgo(Date.now(), 3) })]);
+    const periodFrom = Date.now() - 30 * DAY;
+    const periodTo = Date.now() + 3_600_000;
+    const period = { from: new Date(periodFrom).toISOString(), to: new Date(periodTo).toISOString() };
+    const order = await orderAgainst(h, [target.id], { period });
+    // The same account named by an order its authority withdrew and by one a reviewer rejected.
+    const withdrawn = await fileOrder(h, buildOrder([{ accountId: target.id }], { period }));
+    assert.equal(withdrawn.statusCode, 201, withdrawn.body);
+    const w = await h.call('POST', `/v1/legal-requests/${withdrawn.data.id}/withdraw`, { token: h.tokens.authority });
+    assert.equal(w.statusCode, 200, w.body);
+    const rejected = await fileOrder(h, buildOrder([{ accountId: target.id }], { period }));
+    assert.equal(rejected.statusCode, 201, rejected.body);
+    const r = await review(h, rejected.data.id, { decision: 'reject', reasons: ['no court seal'] }, h.tokens.legal);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.data.status, 'rejected', r.body);
+
+    const head = await lastAuditSeq(db);
+    const inside = { from: periodFrom + DAY, to: periodTo - 60_000 };
+    const cases: Array<{ label: string; accountId: string; orderId: string; from: number; to: number; code: string }> =
+      [
+        {
+          label: 'an unknown order',
+          accountId: target.id,
+          orderId: 'lr_nosuchorder',
+          ...inside,
+          code: 'unknown_order',
+        },
+        {
+          label: 'an unknown order, unknown account',
+          accountId: 'acc-nosuchaccount',
+          orderId: 'lr_nosuchorder',
+          ...inside,
+          code: 'unknown_order',
+        },
+        {
+          label: 'a withdrawn order',
+          accountId: target.id,
+          orderId: withdrawn.data.id,
+          ...inside,
+          code: 'order_closed',
+        },
+        { label: 'a rejected order', accountId: target.id, orderId: rejected.data.id, ...inside, code: 'order_closed' },
+        { label: 'another account', accountId: bystander.id, orderId: order.id, ...inside, code: 'not_a_target' },
+        {
+          label: 'an account that does not exist',
+          accountId: 'acc-nosuchaccount',
+          orderId: order.id,
+          ...inside,
+          code: 'not_a_target',
+        },
+        {
+          label: 'a period starting before the order’s',
+          accountId: target.id,
+          orderId: order.id,
+          from: periodFrom - DAY,
+          to: inside.to,
+          code: 'outside_order_period',
+        },
+        {
+          label: 'a period ending after the order’s',
+          accountId: target.id,
+          orderId: order.id,
+          from: inside.from,
+          to: periodTo + 60_000,
+          code: 'outside_order_period',
+        },
+      ];
+    const answers = new Map<string, unknown>();
+    for (const c of cases) {
+      const res = await h.call('GET', readUrl(c.accountId, { ...c, purpose: 'refusal test' }), {
+        token: h.tokens.legal,
+      });
+      const error = assertErrorBody(res, 422, 'validation_failed');
+      assert.deepEqual(
+        (error.details as Array<{ path: string; code: string }>).map((d) => [d.path, d.code]),
+        [['/querystring/orderId', c.code]],
+        c.label,
+      );
+      for (const needle of [...p.forms, ...ip.forms]) assert.equal(res.body.includes(needle), false, c.label);
+      // Whether the account exists or not, the answer is the same.
+      const key = `${c.orderId} ${c.code} ${c.from} ${c.to}`;
+      if (answers.has(key)) assert.deepEqual(error, answers.get(key), c.label);
+      answers.set(key, error);
+    }
+    assert.equal(answers.size, cases.length - 2, 'two pairs were compared');
+
+    const entries = await db.selectFrom('audit_log').selectAll().where('seq', '>', head).orderBy('seq').execute();
+    assert.equal(
+      entries.some((e) => e.action === 'personal_data.read'),
+      false,
+      'a refused read is not audited as a read',
+    );
+    // Each refusal is recorded as one, with its codes: never the account, the order or the data.
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      cases.map(() => 'personal_data.refused'),
+    );
+    for (const [i, e] of entries.entries()) {
+      assert.equal(e.subject_id, 'GET /v1/accounts/:id/personal-data');
+      assert.deepEqual(JSON.parse(e.details), {
+        status: 422,
+        code: 'validation_failed',
+        problems: [{ path: '/querystring/orderId', code: cases[i]!.code }],
+      });
+    }
+    const stored = JSON.stringify(entries);
+    for (const needle of [target.id, bystander.id, order.id, ...p.forms, ...ip.forms]) {
+      assert.equal(stored.includes(needle), false, `a refusal entry holds ${needle}`);
+    }
+  });
+
+  it('follows a narrowing review: a target removed from the order or a cut part of its period is refused', async () => {
+    const h = get();
+    const kept = buildAccount();
+    const removed = buildAccount();
+    await ingest(h, [kept, removed]);
+    const order = await orderAgainst(h, [kept.id, removed.id], {
+      period: { from: daysAgo(Date.now(), 60), to: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    const narrowedFrom = Date.now() - 20 * DAY;
+    const narrowed = await review(
+      h,
+      order.id,
+      {
+        decision: 'narrow',
+        reasons: ['only the seller, only the last weeks'],
+        narrowTo: { targets: [0], period: { from: new Date(narrowedFrom).toISOString(), to: order.period.to } },
+      },
+      await legalToken(h),
+    );
+    assert.equal(narrowed.statusCode, 200, narrowed.body);
+    const read = (accountId: string, from: number) =>
+      h.call('GET', readUrl(accountId, { orderId: order.id, from, to: Date.now() }), { token: h.tokens.legal });
+    const cut = assertErrorBody(await read(kept.id, narrowedFrom - DAY), 422, 'validation_failed');
+    assert.equal((cut.details as Array<{ code: string }>)[0]?.code, 'outside_order_period');
+    const gone = assertErrorBody(await read(removed.id, narrowedFrom), 422, 'validation_failed');
+    assert.equal((gone.details as Array<{ code: string }>)[0]?.code, 'not_a_target');
+    const ok = await read(kept.id, narrowedFrom);
+    assert.equal(ok.statusCode, 200, ok.body);
   });
 });
 

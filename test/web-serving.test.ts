@@ -5,6 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
+import { API_CSP } from '../src/http/security-headers.js';
 import { PAGE_CSP } from '../src/transparency/page.js';
 import { ASSETS_PREFIX, WEB_CSP, WEB_DIST, webRoutes } from '../src/web/routes.js';
 import { type Harness, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
@@ -124,7 +125,7 @@ describe('the web app served by Custos (src/web/routes.ts)', () => {
     const api = await h.app.inject({ method: 'GET', url: '/v1/cases' });
     assert.equal(api.statusCode, 401);
     assert.equal(api.json().error.code, 'unauthenticated');
-    assert.equal(api.headers['content-security-policy'], undefined);
+    assert.equal(api.headers['content-security-policy'], API_CSP, 'the API keeps its own policy');
     const unknown = await h.app.inject({ method: 'GET', url: '/v1/nothing-here' });
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().error.code, 'route_not_found');

@@ -1,8 +1,10 @@
 import type { PersonalDataCipher } from '../crypto/personal-data-cipher.js';
-import type { Db } from '../db/database.js';
-import { NotFoundError } from '../errors.js';
+import type { Db, Tx } from '../db/database.js';
+import { needsRowLocks } from '../db/locking.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { appendAudit } from '../audit/service.js';
 import type { Actor } from '../audit/actor.js';
+import type { LegalStatus } from '../legal/service.js';
 import { type SessionRecord, sessionsInPeriod } from '../sessions/service.js';
 import { PHONE_FIELD } from './service.js';
 
@@ -13,18 +15,79 @@ export interface PersonalDataView {
   sessions: SessionRecord[];
 }
 
+export interface PersonalDataRequest {
+  accountId: string;
+  /** The legal request (order) that justifies the read. */
+  orderId: string;
+  from: number;
+  to: number;
+  purpose: string;
+}
+
 /**
- * Decrypts one account's phone number and its sessions in a period. The read and
- * its audit entry (who, why, what categories, how many records) happen in one
- * transaction: if the entry cannot be written, nothing is returned.
+ * The order states in which the legal team may read a target's data. In review: the
+ * reviewers check that the order names the right account and that data exists for its
+ * period before they approve. Approved and disclosed: follow-up work on an order the
+ * platform accepted (the authority's questions, a check of what the package held).
+ * Preserved: the data is held for that order, and the team checks what is held. A
+ * rejected or withdrawn order justifies nothing any more; `received` lasts only inside
+ * the transaction that files the order, so it is never seen here.
+ */
+export const READ_JUSTIFYING_STATUSES: readonly LegalStatus[] = ['in_review', 'approved', 'disclosed', 'preserved'];
+
+const orderProblem = (code: string, message: string) =>
+  new ValidationError([{ path: '/querystring/orderId', code, message }], 'The order does not justify this read.');
+
+/**
+ * Refuses a read that the order does not cover: an unknown order, an order rejected or
+ * withdrawn, an account that is not one of its included targets, or a period outside
+ * the order's (as narrowed by review), checked in that order. All before the account
+ * is looked up, so a refusal reads the same whether the account exists or not. On PostgreSQL the order row
+ * is locked FOR SHARE, so it cannot be withdrawn or rejected while the read runs.
+ */
+async function requireOrderCovers(tx: Tx, request: PersonalDataRequest): Promise<void> {
+  let query = tx
+    .selectFrom('legal_requests')
+    .select(['status', 'period_from', 'period_to'])
+    .where('id', '=', request.orderId);
+  if (needsRowLocks(tx)) query = query.forShare();
+  const order = await query.executeTakeFirst();
+  if (!order) throw orderProblem('unknown_order', 'no legal request has this id');
+  if (!(READ_JUSTIFYING_STATUSES as readonly string[]).includes(order.status)) {
+    throw orderProblem('order_closed', `the order is ${order.status}: it no longer justifies a read`);
+  }
+  // A target dropped by the checks or removed by a narrowing review is not covered by the order.
+  const target = await tx
+    .selectFrom('legal_targets')
+    .select('id')
+    .where('request_id', '=', request.orderId)
+    .where('account_id', '=', request.accountId)
+    .where('status', '=', 'included')
+    .executeTakeFirst();
+  if (!target) throw orderProblem('not_a_target', 'the order does not name this account among its targets');
+  if (request.from < Number(order.period_from) || request.to > Number(order.period_to)) {
+    throw orderProblem(
+      'outside_order_period',
+      `from and to must lie within the order's period, ${new Date(Number(order.period_from)).toISOString()} to ${new Date(Number(order.period_to)).toISOString()}`,
+    );
+  }
+}
+
+/**
+ * Decrypts one account's phone number and its sessions in a period, for a legal order
+ * that names the account and covers the period (see `requireOrderCovers`). The check,
+ * the read and its audit entry (who, which order, why, what categories, how many
+ * records) happen in one transaction: if the entry cannot be written, nothing is
+ * returned; a refused read writes nothing here.
  */
 export async function readPersonalData(
   db: Db,
   cipher: PersonalDataCipher,
   actor: Actor,
-  request: { accountId: string; from: number; to: number; purpose: string },
+  request: PersonalDataRequest,
 ): Promise<PersonalDataView> {
   return db.transaction().execute(async (tx) => {
+    await requireOrderCovers(tx, request);
     const account = await tx
       .selectFrom('accounts')
       .select(['id', 'phone_enc'])
@@ -44,6 +107,7 @@ export async function readPersonalData(
       subjectId: account.id,
       details: {
         categories: ['phone_number', 'ip_addresses'],
+        orderId: request.orderId,
         purpose: request.purpose,
         period: view.period,
         records: sessions.length,

@@ -6,6 +6,7 @@ import { scrubPersonalData } from '../logging.js';
 import { actorOf } from '../http/auth.js';
 import { DateTime, ExternalId, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
+import { auditRefusals } from '../legal/refusals.js';
 import { readPersonalData } from './personal-data.js';
 import { getAccount } from './service.js';
 import { listViolations } from '../violations/service.js';
@@ -51,10 +52,13 @@ const PersonalDataQuery = Type.Object(
   {
     from: DateTime('Start of the period (inclusive)'),
     to: DateTime('End of the period (exclusive)'),
+    orderId: ExternalId(
+      'The legal request (order) this read serves: not rejected or withdrawn, naming this account among its included targets, its period covering [from, to)',
+    ),
     purpose: Type.String({
       minLength: 5,
       maxLength: 500,
-      description: 'Why the data is read; written to the audit log',
+      description: 'Why the data is read, beyond the order; written to the audit log',
     }),
   },
   { additionalProperties: false },
@@ -106,10 +110,12 @@ export const accountRoutes =
       '/:id/personal-data',
       {
         config: { access: { roles: LEGAL } },
+        // A refused read of personal data is recorded like a refused legal request: someone tried.
+        onError: auditRefusals(ctx, 'personal_data.refused'),
         schema: {
           tags: ['accounts'],
-          summary: "An account's phone number and sessions in a period (every read is audited)",
-          description: rolesNote(LEGAL),
+          summary: "An account's phone number and sessions in a period, for a legal order (every read is audited)",
+          description: `${rolesNote(LEGAL)} Every read needs a lawful reason: \`orderId\` names a legal request that is in review, approved, disclosed or preserved (not rejected or withdrawn), one of whose included targets is this account, and whose period covers [from, to). Otherwise 422 with the problem at \`/querystring/orderId\`: \`unknown_order\`, \`order_closed\`, \`not_a_target\` or \`outside_order_period\`; the order is checked before the account, so a refusal says nothing about whether the account exists. A refused read returns nothing and is audited as \`personal_data.refused\` (status and codes, never the values); an answered read is audited as \`personal_data.read\` with the order id, the purpose, the period and the number of records.`,
           params: Params,
           querystring: PersonalDataQuery,
           response: { 200: PersonalDataView, ...errors(404, 422) },
@@ -135,6 +141,7 @@ export const accountRoutes =
         }
         return readPersonalData(ctx.store.db, ctx.cipher, actorOf(request), {
           accountId: request.params.id,
+          orderId: request.query.orderId,
           from,
           to,
           purpose: request.query.purpose,

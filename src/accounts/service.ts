@@ -216,24 +216,3 @@ function toAccountView(row: Selectable<AccountTable>): AccountView {
     suspendedUntil: row.suspended_until === null ? null : iso(row.suspended_until),
   };
 }
-
-/** Decrypts an account's phone number and records the read in the audit log, in one transaction. */
-export async function readPhoneAudited(
-  db: Db,
-  cipher: PersonalDataCipher,
-  actor: Actor,
-  accountId: string,
-  purpose: string,
-): Promise<string | null> {
-  return db.transaction().execute(async (tx) => {
-    const row = await tx.selectFrom('accounts').select(['phone_enc']).where('id', '=', accountId).executeTakeFirst();
-    if (!row) throw new NotFoundError('Account');
-    await appendAudit(tx, actor, {
-      action: 'personal_data.read',
-      subjectType: 'account',
-      subjectId: accountId,
-      details: { categories: ['phone_number'], purpose },
-    });
-    return row.phone_enc ? cipher.decrypt(PHONE_FIELD, accountId, row.phone_enc) : null;
-  });
-}

@@ -5,6 +5,7 @@ import { DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { actorOf } from '../http/auth.js';
 import { type VerifyResult, appendAudit, listAudit, verifyAudit } from './service.js';
+import { PERSONAL_DATA_ACTIONS, personalDataAccesses } from './personal-data-access.js';
 
 const AUDITORS: readonly Role[] = ['auditor', 'admin'];
 
@@ -32,6 +33,41 @@ const Verified = Type.Union([
     problem: Type.String(),
   }),
 ]);
+
+const AccessQuery = Type.Object(
+  {
+    from: Type.Optional(DateTime('Reads at or after')),
+    to: Type.Optional(DateTime('Reads before')),
+    after: Type.Optional(
+      Type.Integer({ minimum: 0, description: "Continue after this seq (the previous page's nextAfter)" }),
+    ),
+    limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000, description: 'Audit entries per page' }),
+  },
+  { additionalProperties: false },
+);
+
+const Access = Type.Object({
+  seq: Type.Integer({ description: 'The audit entry' }),
+  at: Type.String(),
+  action: Type.String(),
+  kind: Type.Union(
+    [...new Set(Object.values(PERSONAL_DATA_ACTIONS))].map((k) => Type.Literal(k)),
+    { description: 'What was read (never the value)' },
+  ),
+  subject: Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null()]),
+  orderId: Type.Union([Type.String(), Type.Null()], { description: 'The legal request the read served' }),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  categories: Type.Array(Type.String()),
+});
+
+const ActorAccesses = Type.Object({
+  actor: Type.Object({
+    id: Type.String({ description: 'Token id, user id or system:<job>' }),
+    role: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()], { description: "The token's name or the user's username" }),
+  }),
+  accesses: Type.Array(Access),
+});
 
 /** How many times a failed check is repeated when the chain grew while it was walked. */
 const VERIFY_ATTEMPTS = 3;
@@ -76,6 +112,35 @@ export const auditRoutes =
         });
         const last = entries.at(-1);
         return { entries, nextAfter: entries.length === q.limit && last ? last.seq : null };
+      },
+    );
+
+    app.get<{ Querystring: Static<typeof AccessQuery> }>(
+      '/personal-data-access',
+      {
+        config: { access: { roles: AUDITORS } },
+        schema: {
+          tags: ['audit'],
+          summary: 'Every read of personal data, per staff member (or job), with its reason',
+          description: `${rolesNote(AUDITORS)} Read from the audit log: decrypted phone numbers and IP addresses (\`personal_data.read\`), disclosure package downloads, court-order documents opened and case images revealed. Each access names its kind, its subject and the order it served; never the data itself. Pages through the log like GET /v1/audit.`,
+          querystring: AccessQuery,
+          response: {
+            200: Type.Object({
+              actors: Type.Array(ActorAccesses),
+              nextAfter: Type.Union([Type.Integer(), Type.Null()]),
+            }),
+            ...errors(422),
+          },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        return personalDataAccesses(ctx.store.db, {
+          from: q.from ? Date.parse(q.from) : undefined,
+          to: q.to ? Date.parse(q.to) : undefined,
+          afterSeq: q.after,
+          limit: q.limit,
+        });
       },
     );
 

@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, ERROR_CATALOG, type ErrorCode, StoreUnavailableError } from '../errors.js';
+import {
+  AppError,
+  ERROR_CATALOG,
+  type ErrorCode,
+  OVERLOAD_RETRY_AFTER_SECONDS,
+  StoreUnavailableError,
+} from '../errors.js';
 import { isStoreUnavailable } from '../db/store-errors.js';
+import { scrubPersonalData } from '../logging.js';
 
 /**
  * The one place errors become HTTP answers. Catalogued errors keep their code and
@@ -51,6 +58,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (mapped.code === 'internal_error') request.log.error({ err: error }, 'unhandled error');
     else if (mapped.status >= 500) request.log.warn({ err: error, code: mapped.code }, 'store unavailable');
     if (mapped.code === 'store_unavailable' || mapped.code === 'not_ready') reply.header('retry-after', '5');
+    if (mapped.code === 'overloaded') reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS));
     if (mapped.code === 'rate_limited') {
       const retry = (error as { headers?: Record<string, string> }).headers?.['retry-after'];
       if (retry) reply.header('retry-after', retry);
@@ -58,7 +66,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.status(mapped.status).send(errorBody(mapped));
   });
   app.setNotFoundHandler((request, reply) => {
-    const error = new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);
+    // The path is the caller's text: a phone number or an address in it is not echoed back.
+    const shown = scrubPersonalData(request.url.split('?')[0] ?? '').replace(/\d{7,}/g, '[number]');
+    const error = new AppError('route_not_found', `No route ${request.method} ${shown}.`);
     return reply.status(404).send(errorBody(error));
   });
 }

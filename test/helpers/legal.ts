@@ -73,11 +73,7 @@ export async function seedViolator(
   });
   const ingest = await h.call('POST', '/v1/ingest/sessions', { token: h.tokens.platform, body: { sessions } });
   if (ingest.statusCode !== 200) throw new Error(`session ingest: ${ingest.statusCode} ${ingest.body}`);
-  if (options.violation !== false) {
-    const category = (options.category ?? 'illegal_drugs') as never;
-    const { caseId } = await reportedContent(h, { content: { accountId: account.id }, category });
-    await decideOk(h, caseId, { category, actions: [{ type: 'remove_content' }] });
-  }
+  if (options.violation !== false) await confirmViolation(h, account.id, options.category);
   return {
     accountId: account.id,
     phone: account.phone!,
@@ -86,6 +82,61 @@ export async function seedViolator(
       .map((s) => ({ ip: s.ip, port: s.port, at: new Date(s.at).toISOString() }))
       .sort((a, b) => a.at.localeCompare(b.at)),
   };
+}
+
+/** Gives an ingested account a confirmed violation of `category`: content reported and removed by a moderator. */
+export async function confirmViolation(h: Harness, accountId: string, category = 'illegal_drugs'): Promise<void> {
+  const { caseId } = await reportedContent(h, { content: { accountId }, category: category as never });
+  await decideOk(h, caseId, { category: category as never, actions: [{ type: 'remove_content' }] });
+}
+
+export interface FiledOrder {
+  id: string;
+  period: { from: string; to: string };
+}
+
+/**
+ * A production order of the harness authority, in review, naming `accountIds` (ingested
+ * accounts in DE; each is given a confirmed violation first, so the checks include it).
+ * Its period runs from 90 days ago to an hour ahead unless given: wide enough for the
+ * reads of personal data a test makes under it.
+ */
+export async function orderAgainst(
+  h: Harness,
+  accountIds: string[],
+  options: { period?: { from: string; to: string } } = {},
+): Promise<FiledOrder> {
+  for (const accountId of accountIds) await confirmViolation(h, accountId);
+  const period = options.period ?? {
+    from: new Date(Date.now() - 90 * DAY).toISOString(),
+    to: new Date(Date.now() + 3_600_000).toISOString(),
+  };
+  const res = await fileOrder(
+    h,
+    buildOrder(
+      accountIds.map((accountId) => ({ accountId })),
+      { period },
+    ),
+  );
+  if (res.statusCode !== 201 || res.data.status !== 'in_review') {
+    throw new Error(`order not in review: ${res.statusCode} ${res.body}`);
+  }
+  return { id: res.data.id as string, period };
+}
+
+/** The query of `GET /v1/accounts/:id/personal-data`: the order, the period [from, to) and a purpose. */
+export function personalDataUrl(
+  accountId: string,
+  query: { orderId: string; from: string | number; to: string | number; purpose?: string },
+): string {
+  const iso = (t: string | number) => (typeof t === 'number' ? new Date(t).toISOString() : t);
+  const params = new URLSearchParams({
+    from: iso(query.from),
+    to: iso(query.to),
+    orderId: query.orderId,
+    purpose: query.purpose ?? 'check for the order',
+  });
+  return `/v1/accounts/${encodeURIComponent(accountId)}/personal-data?${params}`;
 }
 
 /** POST /v1/legal-requests as the harness's authority (or another token). */
