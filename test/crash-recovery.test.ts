@@ -54,7 +54,7 @@ async function createToken(env: NodeJS.ProcessEnv, role: string): Promise<string
 async function serve(env: NodeJS.ProcessEnv, port: number): Promise<CliServer> {
   const server = startCli(['serve', '--port', String(port)], env);
   try {
-    const [line] = await server.waitForStdout(/^.*custos is listening.*$/m, 30_000);
+    const [line] = await server.waitForStdout(/^.*custos is listening.*$/m, 90_000);
     const logged = JSON.parse(line) as { url: string };
     assert.match(logged.url, new RegExp(`:${port}$`), 'the log line names the port');
     await waitUntilUp(`http://127.0.0.1:${port}/healthz`);

@@ -45,7 +45,8 @@ async function startDemo(dataDir: string): Promise<{ server: CliServer; url: str
     ['serve', '--demo', '--data-dir', dataDir, '--port', '0'],
     cleanEnv({ CUSTOS_LOG_LEVEL: 'warn' }),
   );
-  const match = await server.waitForStdout(DEMO_LINE, 30_000);
+  // Seeding takes a few seconds on a quiet machine and far longer on a loaded CI one.
+  const match = await server.waitForStdout(DEMO_LINE, 90_000);
   const url = match[1]!;
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'the real port, not 0');
   assert.doesNotMatch(url, /:0$/);

@@ -58,7 +58,7 @@ export interface CliServer {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first match of `pattern` in stdout; rejects if the child exits first or on timeout. */
+  /** Resolves with the first match of `pattern` in stdout; rejects if the child exits first, or kills it and rejects on timeout. */
   waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Sends `signal` and resolves with the exit code (SIGKILL after `timeoutMs`). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -96,7 +96,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): CliServer {
           const m = out.match(pattern);
           if (m) return resolve(m);
           if (exited) return reject(new Error(`custos exited (${exited.code ?? exited.signal}) first: ${err || out}`));
-          if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${pattern}: ${err || out}`));
+          if (Date.now() > deadline) {
+            // A child that never said what was awaited is useless, and its open pipes would keep
+            // the test process alive after the test failed: kill it.
+            child.kill('SIGKILL');
+            return reject(new Error(`timed out waiting for ${pattern}: ${err || out}`));
+          }
           setTimeout(poll, 50);
         };
         poll();
