@@ -8,9 +8,9 @@ import { GROWTH_PATHS, growthExponent } from './growth.js';
  * colour dashed. No library: a few dozen elements.
  */
 
-const WIDTH = 640;
+const WIDTH = 680;
 const HEIGHT = 340;
-const MARGIN = { left: 64, right: 150, top: 40, bottom: 48 };
+const MARGIN = { left: 64, right: 180, top: 40, bottom: 48 };
 const COLOURS: Record<string, string> = { sqlite: '#1f6feb', postgres: '#b35900', memory: '#2e7d32' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
