@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { verifyAudit } from '../src/audit/service.js';
+import { mulberry32 } from '../src/random.js';
 import { SCANNER_ACTOR } from '../src/scanning/service.js';
 import { type CliServer, runCli, startCli, waitUntilUp } from './helpers/cli-process.js';
 import { cliEnv } from './helpers/cli.js';
@@ -10,7 +11,7 @@ import { buildAccount, buildSession } from './helpers/factories.js';
 import { type Harness, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
 import { buildOrder, seedViolator } from './helpers/legal.js';
 import { buildContent } from './helpers/notice-action.js';
-import { type Receiver, freePort, startReceiver } from './helpers/webhook-receiver.js';
+import { EVENT_OF, type Receiver, freePort, startReceiver } from './helpers/webhook-receiver.js';
 
 /**
  * Crash safety under a steady stream (issue 10, item 4): `custos serve` (with its
@@ -36,33 +37,12 @@ const SEED = Number(process.env.CUSTOS_CRASH_SEED ?? crypto.randomInt(2 ** 31));
 /** Concurrent request lanes. */
 const LANES = 4;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Texts the shipped pipeline scans as allow, review and remove (test/scanning-default.test.ts). */
 const TEXTS = {
   allow: { text: 'The meeting moved to 3pm' },
   review: { text: 'coke for sale, dm me' },
   remove: { text: 'send 0.5 BTC and we will return 1 BTC', public: true },
 } as const;
-
-/** The webhook event each action must produce. */
-const EVENT_OF: Record<string, string> = {
-  remove_content: 'content.removed',
-  restrict_content: 'content.restricted',
-  suspend_account: 'account.suspended',
-  ban_account: 'account.banned',
-  warn: 'account.warned',
-};
 
 const PLANS: Array<Array<{ type: string }>> = [
   [{ type: 'remove_content' }],
@@ -144,7 +124,7 @@ for (const store of TEST_STORES) {
     }, async (t) => {
       const started = Date.now();
       const seed = SEED + (store === 'postgres' ? 1 : 0);
-      const random = prng(seed);
+      const random = mulberry32(seed);
       t.diagnostic(`seed ${seed} (CUSTOS_CRASH_SEED=${SEED}), ${KILLS} kills`);
       const masterKey = crypto.randomBytes(32);
       h = await startHarness(store, { config: { masterKey } });

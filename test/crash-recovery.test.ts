@@ -9,7 +9,7 @@ import { buildAccount } from './helpers/factories.js';
 import { TEST_STORES } from './helpers/harness.js';
 import { buildContent } from './helpers/notice-action.js';
 import { type ScratchDatabase, createScratchDatabase } from './helpers/scratch-database.js';
-import { type Receiver, freePort, startReceiver } from './helpers/webhook-receiver.js';
+import { EVENT_OF, type Receiver, freePort, startReceiver } from './helpers/webhook-receiver.js';
 
 /**
  * A real process kill between accepting and enforcing: Custos answers 201 for a
@@ -64,15 +64,6 @@ async function serve(env: NodeJS.ProcessEnv, port: number): Promise<CliServer> {
     throw error;
   }
 }
-
-/** The webhook event each action must produce. */
-const EVENT_OF: Record<string, string> = {
-  remove_content: 'content.removed',
-  restrict_content: 'content.restricted',
-  suspend_account: 'account.suspended',
-  ban_account: 'account.banned',
-  warn: 'account.warned',
-};
 
 for (const store of TEST_STORES) {
   describe(`crash recovery [${store}]`, () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type NatsConnection, connect } from 'nats';
+import { NATS_URL, natsReachable } from './helpers/nats.js';
 import pg from 'pg';
 import { verifyAudit } from '../src/audit/service.js';
 import type { Context } from '../src/context.js';
@@ -25,19 +26,6 @@ import { type Receiver, freePort, startReceiver } from './helpers/webhook-receiv
  * item must be scanned, every automated removal decided and announced exactly once,
  * every webhook delivered, and the audit chain intact.
  */
-
-const NATS_URL = process.env.CUSTOS_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-
-async function natsReachable(): Promise<boolean> {
-  try {
-    const nc = await connect({ servers: NATS_URL, timeout: 3000, reconnect: false });
-    const jetstream = nc.info?.jetstream === true;
-    await nc.close();
-    return jetstream;
-  } catch {
-    return false;
-  }
-}
 
 async function pgReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 3000 });

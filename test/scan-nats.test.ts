@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type NatsConnection, connect } from 'nats';
+import { NATS_URL, natsReachable } from './helpers/nats.js';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { ConfigError, readEnv, toConfig } from '../src/config.js';
@@ -25,19 +26,6 @@ import { freePort } from './helpers/webhook-receiver.js';
  * the NATS server at CUSTOS_TEST_NATS_URL (default nats://127.0.0.1:4222, with
  * JetStream). Every test uses its own subject prefix and deletes its streams.
  */
-
-const NATS_URL = process.env.CUSTOS_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-
-async function natsReachable(): Promise<boolean> {
-  try {
-    const nc = await connect({ servers: NATS_URL, timeout: 3000, reconnect: false });
-    const jetstream = nc.info?.jetstream === true;
-    await nc.close();
-    return jetstream;
-  } catch {
-    return false;
-  }
-}
 
 const natsUp = await natsReachable();
 const unreachable = `NATS with JetStream is not reachable at ${NATS_URL} (set CUSTOS_TEST_NATS_URL, or run nats-server -js)`;

@@ -113,3 +113,12 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** The webhook event each action must produce. */
+export const EVENT_OF: Record<string, string> = {
+  remove_content: 'content.removed',
+  restrict_content: 'content.restricted',
+  suspend_account: 'account.suspended',
+  ban_account: 'account.banned',
+  warn: 'account.warned',
+};
