@@ -90,6 +90,14 @@ export function growthChartSvg(path: GrowthPath, all: GrowthSeries[]): string {
 
 /** Every path the result holds, in a fixed order. */
 export function growthPaths(r: GrowthResult): GrowthPath[] {
-  const order: GrowthPath[] = ['lookup', 'queue', 'transparencyQuarter', 'transparencyDsaYear', 'matching'];
+  const order: GrowthPath[] = [
+    'lookup',
+    'queue',
+    'intake',
+    'transparencyQuarter',
+    'transparencyDsaYear',
+    'matching',
+    'scanning',
+  ];
   return order.filter((p) => r.series.some((s) => s.path === p && s.points.length > 0));
 }

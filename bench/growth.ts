@@ -1,4 +1,5 @@
 import type { Dialect } from '../src/db/database.js';
+import { intakeGrowthPoint, scanningGrowthPoint } from './growth-paths.js';
 import { runMatcherBench } from './pdq-matcher.js';
 import { QUEUE_DEFAULTS, runQueue } from './queue-listing.js';
 import { LOOKUP_DEFAULTS, runLookup } from './session-lookup.js';
@@ -19,14 +20,25 @@ import { TRANSPARENCY_DEFAULTS, runTransparency } from './transparency.js';
  *   moderation decisions in the store (and a tenth as many legal orders); baseline
  *   `select 1` alternating with the report;
  * - hash matching: a PDQ query that matches nothing (the costly half) in the index
- *   (pdq-matcher.ts), by hashes in the banks; baseline the linear scan.
+ *   (pdq-matcher.ts), by hashes in the banks; baseline the linear scan;
+ * - report intake: one report filed in-process (`fileReport`), by reports already
+ *   filed the same way; baseline `select 1` alternating with it (growth-paths.ts);
+ * - content scanning: a message through the default pipeline, by keywords in the
+ *   policy (a scan reads no stored data; the policy is what grows); baseline the
+ *   naive matcher, every keyword looked for in the text (growth-paths.ts).
  *
- * Report intake and content scanning are not here: their cost does not depend on
- * how much is stored (intake appends; a scan reads the message and the compiled
- * policy), and the per-message figures are in their own benchmarks.
+ * Report intake's and content scanning's throughput under load are in their own
+ * benchmarks (report-intake.ts over HTTP, content-scanning.ts per CPU-second).
  */
 
-export type GrowthPath = 'lookup' | 'queue' | 'transparencyQuarter' | 'transparencyDsaYear' | 'matching';
+export type GrowthPath =
+  | 'lookup'
+  | 'queue'
+  | 'intake'
+  | 'transparencyQuarter'
+  | 'transparencyDsaYear'
+  | 'matching'
+  | 'scanning';
 
 export interface GrowthPoint {
   size: number;
@@ -44,14 +56,23 @@ export interface GrowthSeries {
 }
 
 export interface GrowthResult {
-  sizes: { store: number[]; hashes: number[] };
+  /** Rows (or reports) in the store, hashes in the banks, keywords in the policy (older results: none). */
+  sizes: { store: number[]; hashes: number[]; keywords?: number[] };
   series: GrowthSeries[];
   seconds: number;
 }
 
 export const GROWTH_SIZES = {
-  quick: { store: [1_000, 10_000, 100_000], hashes: [10_000, 100_000, 1_000_000] },
-  full: { store: [10_000, 100_000, 1_000_000], hashes: [100_000, 1_000_000, 10_000_000] },
+  quick: {
+    store: [1_000, 10_000, 100_000],
+    hashes: [10_000, 100_000, 1_000_000],
+    keywords: [1_000, 10_000, 100_000],
+  },
+  full: {
+    store: [10_000, 100_000, 1_000_000],
+    hashes: [100_000, 1_000_000, 10_000_000],
+    keywords: [10_000, 100_000, 1_000_000],
+  },
 };
 
 /** What each path measures, for tables and charts: what is counted, what is timed, and against what. */
@@ -63,6 +84,7 @@ export const GROWTH_PATHS: Record<GrowthPath, { title: string; size: string; tim
     baseline: 'select 1',
   },
   queue: { title: 'Moderation queue', size: 'open cases', timed: 'first page, p50', baseline: 'select 1' },
+  intake: { title: 'Report intake', size: 'reports stored', timed: 'one report filed, p50', baseline: 'select 1' },
   transparencyQuarter: {
     title: "Transparency: a quarter's request figures",
     size: 'decisions stored (orders: a tenth)',
@@ -80,6 +102,12 @@ export const GROWTH_PATHS: Record<GrowthPath, { title: string; size: string; tim
     size: 'PDQ hashes in the banks',
     timed: 'a query matching nothing, p50',
     baseline: 'linear scan',
+  },
+  scanning: {
+    title: 'Content scanning',
+    size: 'keywords in the policy',
+    timed: 'a message through the default pipeline, p50',
+    baseline: 'every keyword looked for in the text',
   },
 };
 
@@ -116,6 +144,7 @@ export async function runGrowth(stores: Dialect[], sizes: GrowthResult['sizes'])
         budgetSeconds: 10,
       });
       add('queue', store, { size, ms: queue.latencyMs.firstPage.p50, baselineMs: queue.latencyMs.select1.p50 });
+      add('intake', store, await intakeGrowthPoint(store, size, 300));
       const t = await runTransparency(store, {
         ...TRANSPARENCY_DEFAULTS,
         decisions: size,
@@ -146,6 +175,10 @@ export async function runGrowth(stores: Dialect[], sizes: GrowthResult['sizes'])
   });
   for (const row of matcher.rows) {
     add('matching', 'memory', { size: row.size, ms: row.index.miss.p50, baselineMs: row.linear.miss.p50 });
+  }
+  for (const size of sizes.keywords ?? []) {
+    process.stderr.write(`  growth: content scanning with ${size.toLocaleString('en')} keywords…\n`);
+    add('scanning', 'memory', await scanningGrowthPoint(size));
   }
   return { sizes, series, seconds: Math.round((nowMs() - started) / 1000) };
 }

@@ -6,6 +6,7 @@ import { RegExpMatcher, englishDataset, englishRecommendedTransformers, parseRaw
 import { CATEGORY_CODES } from '../src/policy/policy.js';
 import YAML from 'yaml';
 import { type CompiledRules, compileRules, compileRulesFromYaml } from '../src/scanning/rules/rules.js';
+import { pseudoKeywords } from './keywords.js';
 import { describeMachine } from './report.js';
 import { rng } from './stats.js';
 
@@ -104,20 +105,6 @@ function message(rnd: () => number): string {
   return text.slice(0, 4096);
 }
 
-/** Pseudo-words from syllables: plausible keyword lists of any size, no collisions with the messages' words. */
-function keywords(count: number, seed: number): string[] {
-  const rnd = rng(seed);
-  const syllables = 'ka ze ro mi tu lo vex qua dri mon sal fen tor ix yl bra zo nur pik sha'.split(' ');
-  const out = new Set<string>();
-  while (out.size < count) {
-    const n = 2 + Math.floor(rnd() * 3);
-    let w = '';
-    for (let k = 0; k < n; k++) w += syllables[Math.floor(rnd() * syllables.length)];
-    out.add(rnd() < 0.2 ? `${w} ${syllables[Math.floor(rnd() * syllables.length)]}${w.slice(0, 3)}` : w);
-  }
-  return [...out];
-}
-
 interface Result {
   name: string;
   perSecond: number;
@@ -191,8 +178,8 @@ function main(): void {
   const yaml = fs.readFileSync(EXAMPLE, 'utf8');
   compileRulesFromYaml(yaml, { categories: CATEGORY_CODES }); // the example must compile as shipped
   const section = (YAML.parse(yaml) as { scanning: ExampleSection }).scanning;
-  const k1 = keywords(1_000, 1);
-  const k10 = keywords(10_000, 2);
+  const k1 = pseudoKeywords(1_000, 1);
+  const k10 = pseudoKeywords(10_000, 2);
   const rulesScan = (rules: CompiledRules) => (t: string) => rules.match(t, { surface: 'public' }).length;
   const keywordsOnly = (list: string[]) =>
     compileRules(
