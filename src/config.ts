@@ -38,6 +38,15 @@ export interface Config {
   readonly sqliteSynchronous: 'NORMAL' | 'FULL';
   /** Size of the PostgreSQL connection pool. */
   readonly pgPoolSize: number;
+  /**
+   * A PostgreSQL read replica (streaming standby) for the heavy read-only reports:
+   * the transparency figures, the DSA export and the auditors' access report.
+   * Unset: they read the primary. Everything that writes, and every read that
+   * decides something, stays on the primary.
+   */
+  readonly readDatabaseUrl: string | undefined;
+  /** Size of the read replica's connection pool. */
+  readonly pgReadPoolSize: number;
   /** Policy file (YAML or JSON); the shipped `policy/current.yaml` when unset. */
   readonly policyFile: string | undefined;
   /** Disclosure policy file; the shipped `policy/disclosure/current.yaml` when unset. */
@@ -126,6 +135,7 @@ export type RawEnv = Record<string, string | undefined>;
 const VARIABLES = [
   'CUSTOS_DATA_DIR',
   'CUSTOS_DATABASE_URL',
+  'CUSTOS_DATABASE_READ_URL',
   'CUSTOS_MASTER_KEY',
   'CUSTOS_HOST',
   'CUSTOS_PORT',
@@ -136,6 +146,7 @@ const VARIABLES = [
   'CUSTOS_SQLITE_BUSY_TIMEOUT_MS',
   'CUSTOS_SQLITE_SYNCHRONOUS',
   'CUSTOS_PG_POOL_SIZE',
+  'CUSTOS_PG_READ_POOL_SIZE',
   'CUSTOS_POLICY_FILE',
   'CUSTOS_DISCLOSURE_POLICY_FILE',
   'CUSTOS_LEGAL_JOBS_INTERVAL_MS',
@@ -193,17 +204,25 @@ function masterKey(raw: RawEnv): Buffer | undefined {
   return key;
 }
 
-function databaseUrl(raw: RawEnv): string | undefined {
-  const value = raw.CUSTOS_DATABASE_URL;
+function databaseUrl(raw: RawEnv, name: 'CUSTOS_DATABASE_URL' | 'CUSTOS_DATABASE_READ_URL'): string | undefined {
+  const value = raw[name];
   if (value === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('CUSTOS_DATABASE_URL', 'is not a URL (expected postgres://user@host:port/db)');
+    throw new ConfigError(name, 'is not a URL (expected postgres://user@host:port/db)');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('CUSTOS_DATABASE_URL', `must be a postgres:// URL, got ${url.protocol}//`);
+    throw new ConfigError(name, `must be a postgres:// URL, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+function readDatabaseUrl(raw: RawEnv): string | undefined {
+  const value = databaseUrl(raw, 'CUSTOS_DATABASE_READ_URL');
+  if (value !== undefined && raw.CUSTOS_DATABASE_URL === undefined) {
+    throw new ConfigError('CUSTOS_DATABASE_READ_URL', 'needs CUSTOS_DATABASE_URL (a replica of which primary?)');
   }
   return value;
 }
@@ -312,7 +331,8 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
   }
   const config: Config = {
     dataDir: path.resolve(raw.CUSTOS_DATA_DIR ?? './data'),
-    databaseUrl: databaseUrl(raw),
+    databaseUrl: databaseUrl(raw, 'CUSTOS_DATABASE_URL'),
+    readDatabaseUrl: readDatabaseUrl(raw),
     masterKey: masterKey(raw),
     host: raw.CUSTOS_HOST ?? '127.0.0.1',
     port: integer(raw, 'CUSTOS_PORT', 8080, 0, 65535),
@@ -323,6 +343,7 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     sqliteBusyTimeoutMs: integer(raw, 'CUSTOS_SQLITE_BUSY_TIMEOUT_MS', 5000, 0, 600000),
     sqliteSynchronous: oneOf(raw, 'CUSTOS_SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
     pgPoolSize: integer(raw, 'CUSTOS_PG_POOL_SIZE', 10, 1, 1000),
+    pgReadPoolSize: integer(raw, 'CUSTOS_PG_READ_POOL_SIZE', 5, 1, 1000),
     policyFile: raw.CUSTOS_POLICY_FILE ? path.resolve(raw.CUSTOS_POLICY_FILE) : undefined,
     disclosurePolicyFile: raw.CUSTOS_DISCLOSURE_POLICY_FILE
       ? path.resolve(raw.CUSTOS_DISCLOSURE_POLICY_FILE)

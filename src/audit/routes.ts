@@ -135,7 +135,7 @@ export const auditRoutes =
       },
       async (request) => {
         const q = request.query;
-        return personalDataAccesses(ctx.store.db, {
+        return personalDataAccesses(ctx.store.reads, {
           from: q.from ? Date.parse(q.from) : undefined,
           to: q.to ? Date.parse(q.to) : undefined,
           afterSeq: q.after,

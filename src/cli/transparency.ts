@@ -16,7 +16,7 @@ export function transparencyCommand(): Command {
       await withContext(async (ctx) => {
         const range = parseReportRange({ country: opts.country, from: opts.from, to: opts.to });
         const figures = publishFigures(
-          await computeRequestFigures(ctx.store.db, range),
+          await computeRequestFigures(ctx.store.reads, range),
           opts.exact ? 1 : ctx.config.transparencyMinCount,
         );
         process.stdout.write(opts.format === 'csv' ? figuresCsv(figures) : `${JSON.stringify(figures, null, 2)}\n`);

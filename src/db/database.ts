@@ -28,6 +28,15 @@ export type Tx = Transaction<Database>;
 /** An open store: the Kysely handle plus what the rest of the code needs to know of it. */
 export interface Store {
   readonly db: Db;
+  /**
+   * For the heavy read-only reports (transparency figures, the DSA export, the
+   * auditors' access report): the read replica when one is configured
+   * (CUSTOS_DATABASE_READ_URL), else `db` itself. It may lag the primary by a
+   * moment; nothing that writes or decides may read through it.
+   */
+  readonly reads: Db;
+  /** The read replica, when one is configured: where it is, and whether it answers. */
+  readonly replica?: { readonly description: string; ping(): Promise<void> };
   readonly dialect: Dialect;
   /** Where the data lives, without credentials (for logs and `readyz`). */
   readonly description: string;
@@ -107,7 +116,12 @@ export interface OpenStoreOptions {
 /** Opens the store the configuration names: PostgreSQL when a URL is set, else SQLite. */
 export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
   return config.databaseUrl
-    ? openPostgres(config.databaseUrl, config.pgPoolSize, options.pgSchema)
+    ? openPostgres(
+        config.databaseUrl,
+        config.pgPoolSize,
+        options.pgSchema,
+        config.readDatabaseUrl ? { url: config.readDatabaseUrl, poolSize: config.pgReadPoolSize } : undefined,
+      )
     : openSqlite(
         options.sqliteFile ?? path.join(config.dataDir, 'custos.sqlite'),
         config.sqliteBusyTimeoutMs,
@@ -144,6 +158,7 @@ function openSqlite(file: string, busyTimeoutMs: number, synchronous: 'NORMAL' |
   });
   return {
     db,
+    reads: db,
     dialect: 'sqlite',
     description: `sqlite:${file}`,
     async ping() {
@@ -156,15 +171,22 @@ function openSqlite(file: string, busyTimeoutMs: number, synchronous: 'NORMAL' |
   };
 }
 
-async function openPostgres(url: string, poolSize: number, schema?: string): Promise<Store> {
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new Error(`invalid PostgreSQL schema name: ${schema}`);
-  }
+/**
+ * A Kysely handle over a pg pool confined to `schema` (when given). A read-only
+ * pool's sessions refuse every write, as a hot standby would: code that writes
+ * through `Store.reads` by mistake fails on the first run, not on the day a
+ * replica is configured.
+ */
+function postgresDb(url: string, poolSize: number, schema: string | undefined, readOnly = false): Db {
+  const options = [
+    ...(schema ? [`-c search_path=${schema}`] : []),
+    ...(readOnly ? ['-c default_transaction_read_only=on'] : []),
+  ].join(' ');
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: 5000,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    ...(options ? { options } : {}),
   });
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process. The next query reports it instead.
@@ -173,18 +195,49 @@ async function openPostgres(url: string, poolSize: number, schema?: string): Pro
   // connection that dies mid-query then emits 'error' with nobody listening,
   // which would crash the process. The query itself still fails (and becomes 503).
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Where a PostgreSQL URL points, without credentials. */
+function describePostgres(url: string, schema: string | undefined): string {
   const safeUrl = new URL(url);
   safeUrl.password = '';
+  return `postgres:${safeUrl.host}${safeUrl.pathname}${schema ? `#${schema}` : ''}`;
+}
+
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  schema?: string,
+  replica?: { url: string; poolSize: number },
+): Promise<Store> {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  }
+  const db = postgresDb(url, poolSize, schema);
+  // The replica carries the primary's schemas (streaming replication copies the whole cluster).
+  const reads = replica ? postgresDb(replica.url, replica.poolSize, schema, true) : db;
   const store: Store = {
     db,
+    reads,
+    ...(replica
+      ? {
+          replica: {
+            description: describePostgres(replica.url, schema),
+            async ping() {
+              await sql`select 1`.execute(reads);
+            },
+          },
+        }
+      : {}),
     dialect: 'postgres',
-    description: `postgres:${safeUrl.host}${safeUrl.pathname}${schema ? `#${schema}` : ''}`,
+    description: describePostgres(url, schema),
     schema,
     async ping() {
       await sql`select 1`.execute(db);
     },
     async close() {
+      if (reads !== db) await reads.destroy();
       await db.destroy();
     },
   };
@@ -196,6 +249,7 @@ async function openPostgres(url: string, poolSize: number, schema?: string): Pro
       return { ...store, schema: current.rows[0]?.s ?? 'public' };
     }
   } catch (error) {
+    if (reads !== db) await reads.destroy().catch(() => {});
     await db.destroy();
     throw isStoreUnavailable(error) ? new StoreUnavailableError(error) : error;
   }

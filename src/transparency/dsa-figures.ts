@@ -157,7 +157,8 @@ export type FiguresContext = Pick<Context, 'store' | 'policy' | 'config'>;
 export async function computeDsaFigures(ctx: FiguresContext, year: number, now = Date.now()): Promise<DsaFigures> {
   const from = Date.UTC(year, 0, 1);
   const to = Date.UTC(year + 1, 0, 1);
-  const db = ctx.store.db;
+  // A report over a year of rows: the read replica, when there is one.
+  const db = ctx.store.reads;
   const dialect = ctx.store.dialect;
   const range: Range = { from, to };
   const scope = [...ctx.policy.document.moderation.territorialScope].sort();

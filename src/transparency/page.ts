@@ -138,7 +138,7 @@ export async function loadPageView(
 ): Promise<TransparencyPageView> {
   const db = ctx.store.db;
   await currentSigningKey(db, ctx.cipher);
-  const [history, { keys }] = await Promise.all([policyHistory(db), publishedSigningKeys(db)]);
+  const [history, { keys }] = await Promise.all([policyHistory(ctx.store.reads), publishedSigningKeys(db)]);
   const base = {
     now,
     policy: {
@@ -508,7 +508,10 @@ export const transparencyPageRoutes =
       const key = `${range.country ?? '*'}|${range.from}|${range.to}`;
       const hit = cache.get(key);
       if (hit && Date.now() - hit.at < CACHE_MS) return hit.figures;
-      const figures = publishFigures(await computeRequestFigures(ctx.store.db, range), ctx.config.transparencyMinCount);
+      const figures = publishFigures(
+        await computeRequestFigures(ctx.store.reads, range),
+        ctx.config.transparencyMinCount,
+      );
       if (cache.size > 1000) cache.clear();
       cache.set(key, { at: Date.now(), figures });
       return figures;

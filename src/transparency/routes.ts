@@ -56,7 +56,7 @@ export const transparencyRoutes =
         const range = parseReportRange(input);
         const key = `${range.country ?? '*'}|${range.from}|${range.to}`;
         const figures = await cached(key, async () =>
-          publishFigures(await computeRequestFigures(ctx.store.db, range), ctx.config.transparencyMinCount),
+          publishFigures(await computeRequestFigures(ctx.store.reads, range), ctx.config.transparencyMinCount),
         );
         publicCache(reply);
         if (format === 'csv') {
@@ -91,7 +91,7 @@ export const transparencyRoutes =
             text: policyText(ctx.disclosure.file),
           },
           moderation: { name: ctx.policy.name, version: ctx.policy.version },
-          history: await policyHistory(ctx.store.db),
+          history: await policyHistory(ctx.store.reads),
         };
       },
     );

@@ -42,7 +42,7 @@ export const statementRoutes =
         reply.type('application/x-ndjson; charset=utf-8');
         // HEAD asks whether the export exists: answer without reading years of decisions.
         if (request.method === 'HEAD') return reply.send('');
-        const lines = statementLines(ctx.store.db, range, (decisionId, problems) =>
+        const lines = statementLines(ctx.store.reads, range, (decisionId, problems) =>
           request.log.error(
             { decisionId, problems: problems.map((p) => `${p.path} ${p.code}`) },
             'a stored statement of reasons breaks the DSA rules; left out of the export',

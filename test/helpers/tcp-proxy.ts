@@ -16,13 +16,17 @@ export interface TcpProxy {
   cutOn(marker: string): void;
   /** Whether the armed cut has happened. */
   readonly cut: boolean;
+  /** Connections accepted so far. */
+  readonly connections: number;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let marker: Buffer | null = null;
   let cut = false;
+  let connections = 0;
   const server = net.createServer((client) => {
+    connections++;
     const upstream = net.connect(targetPort, targetHost);
     sockets.add(client);
     sockets.add(upstream);
@@ -62,6 +66,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     port,
     get cut() {
       return cut;
+    },
+    get connections() {
+      return connections;
     },
     cutOn(m: string) {
       marker = Buffer.from(m);
