@@ -26,7 +26,14 @@ import { reviewLegalRequest } from '../src/legal/review.js';
 import { type LegalOrderInput, submitLegalRequest } from '../src/legal/service.js';
 import { SIGNING_ALG, currentSigningKey, publishedSigningKeys } from '../src/legal/signing-keys.js';
 import { IP_FIELD, type SessionRecord, sessionId, sessionsInPeriod } from '../src/sessions/service.js';
-import { BENCH_PG_URL, type BenchStore, openBenchStore, storeSettings, storeVersion } from './store.js';
+import {
+  BENCH_PG_URL,
+  type BenchStore,
+  dropPostgresIndexes,
+  openBenchStore,
+  storeSettings,
+  storeVersion,
+} from './store.js';
 import { type Latency, latency, median, nowMs, rng } from './stats.js';
 
 /**
@@ -797,25 +804,7 @@ async function fillAccountsPostgres(schema: string, fill: Fill): Promise<void> {
   await client.connect();
   try {
     await client.query(`set maintenance_work_mem = '512MB'`);
-    const { rows: indexes } = await client.query<{ name: string; def: string }>(
-      `select i.relname as name, pg_get_indexdef(i.oid) as def
-         from pg_index x
-         join pg_class i on i.oid = x.indexrelid
-         join pg_class t on t.oid = x.indrelid
-         join pg_namespace n on n.oid = t.relnamespace
-        where n.nspname = $1 and t.relname = 'accounts' and not x.indisprimary`,
-      [schema],
-    );
-    const { rows: keys } = await client.query<{ name: string; def: string }>(
-      `select c.conname as name, pg_get_constraintdef(c.oid) as def
-         from pg_constraint c
-         join pg_class t on t.oid = c.conrelid
-         join pg_namespace n on n.oid = t.relnamespace
-        where n.nspname = $1 and t.relname = 'accounts' and c.contype = 'p'`,
-      [schema],
-    );
-    for (const i of indexes) await client.query(`drop index "${i.name}"`);
-    for (const k of keys) await client.query(`alter table accounts drop constraint "${k.name}"`);
+    const rebuildIndexes = await dropPostgresIndexes(client, schema, 'accounts');
 
     const text = `insert into accounts (id, phone_enc, phone_bidx, phone_country, username, country, created_at, first_seen_at, updated_at)
       select v.id, coalesce(v.enc, case v.country when 'DE' then $7::bytea when 'FR' then $8::bytea else $9::bytea end),
@@ -853,8 +842,7 @@ async function fillAccountsPostgres(schema: string, fill: Fill): Promise<void> {
     }
     await pending;
     log('postgres: rebuilding the primary key and indexes of accounts');
-    for (const k of keys) await client.query(`alter table accounts add constraint "${k.name}" ${k.def}`);
-    for (const i of indexes) await client.query(i.def);
+    await rebuildIndexes();
     log('postgres: vacuum analyze');
     await client.query('vacuum analyze accounts');
   } finally {

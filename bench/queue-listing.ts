@@ -6,7 +6,14 @@ import { type CaseQuery, listCases } from '../src/cases/service.js';
 import { type PriorityInputs, rank } from '../src/cases/priority.js';
 import type { Db, Dialect } from '../src/db/database.js';
 import { CATEGORY_CODES, type CategoryCode, type Policy } from '../src/policy/policy.js';
-import { BENCH_PG_URL, type BenchStore, openBenchStore, storeSettings, storeVersion } from './store.js';
+import {
+  BENCH_PG_URL,
+  type BenchStore,
+  dropPostgresIndexes,
+  openBenchStore,
+  storeSettings,
+  storeVersion,
+} from './store.js';
 import { type Latency, latency, nowMs, rng } from './stats.js';
 
 /**
@@ -605,25 +612,7 @@ async function fillPostgres(schema: string, layout: Layout): Promise<void> {
   await client.connect();
   try {
     await client.query(`set maintenance_work_mem = '512MB'`);
-    const { rows: indexes } = await client.query<{ name: string; def: string }>(
-      `select i.relname as name, pg_get_indexdef(i.oid) as def
-         from pg_index x
-         join pg_class i on i.oid = x.indexrelid
-         join pg_class t on t.oid = x.indrelid
-         join pg_namespace n on n.oid = t.relnamespace
-        where n.nspname = $1 and t.relname = 'cases' and not x.indisprimary`,
-      [schema],
-    );
-    const { rows: keys } = await client.query<{ name: string; def: string }>(
-      `select c.conname as name, pg_get_constraintdef(c.oid) as def
-         from pg_constraint c
-         join pg_class t on t.oid = c.conrelid
-         join pg_namespace n on n.oid = t.relnamespace
-        where n.nspname = $1 and t.relname = 'cases' and c.contype = 'p'`,
-      [schema],
-    );
-    for (const i of indexes) await client.query(`drop index "${i.name}"`);
-    for (const k of keys) await client.query(`alter table cases drop constraint "${k.name}"`);
+    const rebuildIndexes = await dropPostgresIndexes(client, schema, 'cases');
 
     const columns = profileRows(layout);
     const column = (c: number) => columns.map((row) => row[c]);
@@ -666,8 +655,7 @@ async function fillPostgres(schema: string, layout: Layout): Promise<void> {
       [layout.rows, layout.start, layout.step, layout.accounts],
     );
     log('postgres: rebuilding the primary key and indexes');
-    for (const k of keys) await client.query(`alter table cases add constraint "${k.name}" ${k.def}`);
-    for (const i of indexes) await client.query(i.def);
+    await rebuildIndexes();
     log('postgres: vacuum analyze');
     await client.query('vacuum analyze cases');
   } finally {

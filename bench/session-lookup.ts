@@ -8,7 +8,14 @@ import { PHONE_FIELD } from '../src/accounts/service.js';
 import type { PersonalDataCipher } from '../src/crypto/personal-data-cipher.js';
 import type { Db, Dialect } from '../src/db/database.js';
 import { IP_FIELD, sessionsInPeriod } from '../src/sessions/service.js';
-import { BENCH_PG_URL, type BenchStore, openBenchStore, storeSettings, storeVersion } from './store.js';
+import {
+  BENCH_PG_URL,
+  type BenchStore,
+  dropPostgresIndexes,
+  openBenchStore,
+  storeSettings,
+  storeVersion,
+} from './store.js';
 import { type Latency, latency, nowMs, rng } from './stats.js';
 
 /**
@@ -412,25 +419,7 @@ async function fillPostgres(schema: string, layout: Layout, looked: LookedUp[], 
   await client.connect();
   try {
     await client.query(`set maintenance_work_mem = '512MB'`);
-    const { rows: indexes } = await client.query<{ name: string; def: string }>(
-      `select i.relname as name, pg_get_indexdef(i.oid) as def
-         from pg_index x
-         join pg_class i on i.oid = x.indexrelid
-         join pg_class t on t.oid = x.indrelid
-         join pg_namespace n on n.oid = t.relnamespace
-        where n.nspname = $1 and t.relname = 'sessions' and not x.indisprimary`,
-      [schema],
-    );
-    const { rows: keys } = await client.query<{ name: string; def: string }>(
-      `select c.conname as name, pg_get_constraintdef(c.oid) as def
-         from pg_constraint c
-         join pg_class t on t.oid = c.conrelid
-         join pg_namespace n on n.oid = t.relnamespace
-        where n.nspname = $1 and t.relname = 'sessions' and c.contype = 'p'`,
-      [schema],
-    );
-    for (const i of indexes) await client.query(`drop index "${i.name}"`);
-    for (const k of keys) await client.query(`alter table sessions drop constraint "${k.name}"`);
+    const rebuildIndexes = await dropPostgresIndexes(client, schema, 'sessions');
 
     log('postgres: inserting accounts');
     await client.query(
@@ -466,8 +455,7 @@ async function fillPostgres(schema: string, layout: Layout, looked: LookedUp[], 
       if (hi < layout.rows) log(`postgres: ${hi.toLocaleString('en')} rows`);
     }
     log('postgres: rebuilding the primary key and indexes');
-    for (const k of keys) await client.query(`alter table sessions add constraint "${k.name}" ${k.def}`);
-    for (const i of indexes) await client.query(i.def);
+    await rebuildIndexes();
     log('postgres: vacuum analyze');
     await client.query('vacuum analyze sessions');
     await client.query('vacuum analyze accounts');

@@ -262,3 +262,38 @@ export async function storeVersion(db: Db, dialect: Dialect): Promise<string> {
   const version = row ? Object.values(row)[0] : 'unknown';
   return `${dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${version}`;
 }
+
+/**
+ * For a bulk load on PostgreSQL: drops `table`'s primary key and other indexes in
+ * `schema`, and returns what rebuilds them from their own definitions (the
+ * primary key first), so the rows go in without index maintenance.
+ */
+export async function dropPostgresIndexes(
+  client: pg.Client,
+  schema: string,
+  table: string,
+): Promise<() => Promise<void>> {
+  const { rows: indexes } = await client.query<{ name: string; def: string }>(
+    `select i.relname as name, pg_get_indexdef(i.oid) as def
+       from pg_index x
+       join pg_class i on i.oid = x.indexrelid
+       join pg_class t on t.oid = x.indrelid
+       join pg_namespace n on n.oid = t.relnamespace
+      where n.nspname = $1 and t.relname = $2 and not x.indisprimary`,
+    [schema, table],
+  );
+  const { rows: keys } = await client.query<{ name: string; def: string }>(
+    `select c.conname as name, pg_get_constraintdef(c.oid) as def
+       from pg_constraint c
+       join pg_class t on t.oid = c.conrelid
+       join pg_namespace n on n.oid = t.relnamespace
+      where n.nspname = $1 and t.relname = $2 and c.contype = 'p'`,
+    [schema, table],
+  );
+  for (const i of indexes) await client.query(`drop index "${i.name}"`);
+  for (const k of keys) await client.query(`alter table "${table}" drop constraint "${k.name}"`);
+  return async () => {
+    for (const k of keys) await client.query(`alter table "${table}" add constraint "${k.name}" ${k.def}`);
+    for (const i of indexes) await client.query(i.def);
+  };
+}
