@@ -34,10 +34,42 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   const validate = (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
   return (data: unknown) => {
     if (!validate(data)) return { error: toAppError(validate.errors ?? [], httpPart) };
+    if (!hasNul(data)) return { value: data };
     const nul = nulCharacters(data, httpPart === 'body' || httpPart === undefined ? '' : `/${httpPart}`);
     return nul.length ? { error: new ValidationError(nul) } : { value: data };
   };
 };
+
+/**
+ * Whether any string (value or key) holds U+0000: the fast check every request
+ * body goes through, building no paths (a 5,000-session ingest body is 25,000
+ * strings); `nulCharacters` then names them only for the rare body that has one.
+ */
+function hasNul(data: unknown): boolean {
+  if (typeof data === 'string') return data.includes('\u0000');
+  if (data === null || typeof data !== 'object') return false;
+  const stack: object[] = [data];
+  while (stack.length > 0) {
+    const value = stack.pop() as object;
+    if (Array.isArray(value)) {
+      for (const child of value) {
+        if (typeof child === 'string') {
+          if (child.includes('\u0000')) return true;
+        } else if (child !== null && typeof child === 'object') stack.push(child);
+      }
+    } else {
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (key.includes('\u0000')) return true;
+        const child = (value as Record<string, unknown>)[key];
+        if (typeof child === 'string') {
+          if (child.includes('\u0000')) return true;
+        } else if (child !== null && typeof child === 'object') stack.push(child);
+      }
+    }
+  }
+  return false;
+}
 
 /**
  * Strings (values or keys) holding U+0000. PostgreSQL text cannot store it (SQLite
