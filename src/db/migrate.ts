@@ -11,6 +11,7 @@ import * as dsaFigures from './migrations/20261128T180200_dsa_figures.js';
 import * as users from './migrations/20261128T190000_users.js';
 import * as requestFigures from './migrations/20261129T000000_request_figures.js';
 import * as dsaOutcomes from './migrations/20261129T120000_dsa_outcomes.js';
+import * as auditActionIndex from './migrations/20261129T150000_audit_action_index.js';
 import type { Store } from './database.js';
 
 interface Migration {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261128T190000_users': users,
   '20261129T000000_request_figures': requestFigures,
   '20261129T120000_dsa_outcomes': dsaOutcomes,
+  '20261129T150000_audit_action_index': auditActionIndex,
 };
 
 /**
