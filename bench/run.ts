@@ -55,9 +55,10 @@ on docs/BENCHMARKS.md are judged by.
 
   --full                    the issues' sizes (see above); the options below still override
 
-growth (named, or part of --full) times the disclosure lookup, the queue, the
-transparency reports and hash matching at three sizes each (quick: ${GROWTH_SIZES.quick.store.map((n) => n.toLocaleString('en')).join(', ')}
-rows; --full: ${GROWTH_SIZES.full.store.map((n) => n.toLocaleString('en')).join(', ')}) and draws a chart of each on docs/BENCHMARKS.md.
+growth (named, or part of --full) times the disclosure lookup, the queue, report
+intake, the transparency reports, hash matching and content scanning at three sizes
+each (quick: ${GROWTH_SIZES.quick.store.map((n) => n.toLocaleString('en')).join(', ')} rows; --full: ${GROWTH_SIZES.full.store.map((n) => n.toLocaleString('en')).join(', ')}; hashes and policy
+keywords likewise) and draws a chart of each on docs/BENCHMARKS.md.
 
   --store sqlite|postgres   one store only (default: both)
   --sessions N              rows in the lookup table (default ${LOOKUP_DEFAULTS.sessions.toLocaleString('en')})
