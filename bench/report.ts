@@ -53,6 +53,11 @@ export interface ResultsFile {
   run: RunInfo;
   /** Benchmarks not run on this date, copied from an earlier results file: name → the date they were measured. */
   carried?: Record<string, string>;
+  /**
+   * Which run measured each store's entry of a per-store benchmark: a run of one
+   * store keeps the other store's entry from an earlier run, possibly of other code.
+   */
+  measured?: Record<string, Partial<Record<Dialect, Measured>>>;
   benchmarks: {
     ingest?: IngestResult[];
     lookup?: LookupResult[];
@@ -72,6 +77,25 @@ export interface ResultsFile {
 }
 
 export type BenchmarkName = keyof ResultsFile['benchmarks'];
+
+/** The code and the day of the run that measured an entry. */
+export interface Measured {
+  code: string;
+  date: string;
+}
+
+/** The per-store entries of each benchmark that has them (scan: its HTTP part). */
+function storeEntries(b: ResultsFile['benchmarks']): Record<string, ReadonlyArray<{ store: Dialect }> | undefined> {
+  return {
+    ingest: b.ingest,
+    lookup: b.lookup,
+    intake: b.intake,
+    queue: b.queue,
+    scan: b.scan?.http,
+    legal: b.legal,
+    transparency: b.transparency,
+  };
+}
 
 export function describeMachine(): Machine {
   const cpus = os.cpus();
@@ -502,12 +526,26 @@ export function saveResults(fresh: ResultsFile['benchmarks'], run: RunInfo, dir 
   if (fresh.legal) benchmarks.legal = sameStore(previous?.benchmarks.legal, fresh.legal);
   if (fresh.transparency) benchmarks.transparency = sameStore(previous?.benchmarks.transparency, fresh.transparency);
   if (fresh.growth) benchmarks.growth = fresh.growth;
+  // Each store's entry is stamped with the run that measured it; an entry kept from
+  // an older file without stamps is credited to that file's last run.
+  const measured: NonNullable<ResultsFile['measured']> = { ...previous?.measured };
+  const before = previous ? storeEntries(previous.benchmarks) : {};
+  for (const [name, entries] of Object.entries(storeEntries(fresh))) {
+    if (!entries?.length) continue;
+    const stamps = { ...measured[name] };
+    for (const kept of before[name] ?? []) {
+      if (previous && !stamps[kept.store]) stamps[kept.store] = { code: previous.run.code, date: previous.date };
+    }
+    for (const entry of entries) stamps[entry.store] = { code: run.code, date: today() };
+    measured[name] = stamps;
+  }
   const out: ResultsFile = {
     date: today(),
     updatedAt: new Date().toISOString(),
     machine: describeMachine(),
     run,
     ...(Object.keys(carried).length ? { carried } : {}),
+    ...(Object.keys(measured).length ? { measured } : {}),
     benchmarks,
   };
   fs.writeFileSync(file, `${toJson(out)}\n`);
@@ -605,6 +643,7 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
       'temporary folder; PostgreSQL on the same machine at 127.0.0.1, in a schema of its own created for the run and ' +
       'dropped after it (report intake, whose server takes a database URL: a database of its own).',
     ...storeLines(results),
+    ...otherCodeLines(results),
     ...(results.carried && Object.keys(results.carried).length
       ? [
           `- **Carried over:** ${Object.entries(results.carried)
@@ -940,7 +979,7 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
   const legal = results.benchmarks.legal;
   if (legal?.length) out.push(...legalSection(legal));
   const transparency = results.benchmarks.transparency;
-  if (transparency?.length) out.push(...transparencySection(transparency));
+  if (transparency?.length) out.push(...transparencySection(transparency, results.measured?.transparency));
   return out.join('\n');
 }
 
@@ -1034,7 +1073,17 @@ export function formatTransparency(results: TransparencyResult[]): string {
   ].join('\n');
 }
 
-function transparencySection(results: TransparencyResult[]): string[] {
+function transparencySection(
+  results: TransparencyResult[],
+  measured: Partial<Record<Dialect, Measured>> = {},
+): string[] {
+  const codes = results.map((r) => measured[r.store]?.code);
+  const differentCode =
+    results.length === 2 && codes[0] && codes[1] && codes[0] !== codes[1]
+      ? ` (the stores were measured by different code: ${results
+          .map((r) => `${storeName(r.store)} \`${measured[r.store]!.code}\``)
+          .join(', ')}, so a figure whose computation changed between them differs)`
+      : '';
   const first = results[0]!;
   const o = first.options;
   const pg = results.find((r) => r.store === 'postgres');
@@ -1057,7 +1106,7 @@ function transparencySection(results: TransparencyResult[]): string[] {
               ' and ',
             )} ran smaller (saved with \`--save\`). The request figures (a)–(c) read only the orders; the decisions feed (d)`
         : '') +
-      `. Same figures on both stores: ${results.length === 2 ? sameFigures(results) : 'one store only'}` +
+      `. Same figures on both stores: ${results.length === 2 ? sameFigures(results) : 'one store only'}${differentCode}` +
       `. Each report is timed in a fresh process of its own (\`node bench/transparency.ts --child\`): the first call apart, then up to ${o.repetitions} ` +
       `calls alternating with 10 \`select 1\` each (the floor of any query), stopped after ${o.budgetSeconds} s of timed calls (two at least). ` +
       `**Target: a quarter's report for all countries in at most ${int(TRANSPARENCY_TARGET.quarterPostgresMs)} ms on PostgreSQL (p95 of the timed calls): ` +
@@ -1337,6 +1386,18 @@ function imagesSection(r: ImagesResult): string[] {
       'A larger threshold needs a larger search radius per chunk: misses at 47 and 63 bits cost more, and stay exact.',
     '',
   ];
+}
+
+/** Store entries measured by other code than the file's last run (a run of one store keeps the other's). */
+function otherCodeLines(results: ResultsFile): string[] {
+  const other = Object.entries(results.measured ?? {}).flatMap(([name, stamps]) =>
+    Object.entries(stamps)
+      .filter(([, m]) => m && m.code !== results.run.code && !results.carried?.[name])
+      .map(([store, m]) => `${name} on ${storeName(store as Dialect)} (code \`${m!.code}\`, ${m!.date})`),
+  );
+  return other.length
+    ? [`- **Measured by earlier code:** ${other.join(', ')}; the rest measured on this date is from \`${results.run.code}\`.`]
+    : [];
 }
 
 /** The growth table: per path and store, each size's median beside its baseline, and the growth exponent. */

@@ -48,6 +48,42 @@ describe('benchmark results files', () => {
     }
   });
 
+  it('stamps each store entry with the run that measured it, and the page names entries of earlier code', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-bench-measured-'));
+    try {
+      const entry = (store: string, tag: string) => ({ store, tag });
+      const both = [entry('sqlite', 'old'), entry('postgres', 'old')] as unknown as NonNullable<
+        ResultsFile['benchmarks']['transparency']
+      >;
+      const first = saveResults({ transparency: both }, { ...run, code: 'old0001' }, dir);
+      let saved = JSON.parse(fs.readFileSync(first, 'utf8')) as ResultsFile;
+      assert.deepEqual(saved.measured?.transparency, {
+        sqlite: { code: 'old0001', date: today() },
+        postgres: { code: 'old0001', date: today() },
+      });
+      // A later run of one store replaces that store's entry and stamp only.
+      const sqliteOnly = [entry('sqlite', 'new')] as unknown as typeof both;
+      saveResults({ transparency: sqliteOnly }, { ...run, code: 'new0002' }, dir);
+      saved = JSON.parse(fs.readFileSync(first, 'utf8')) as ResultsFile;
+      assert.deepEqual(saved.measured?.transparency, {
+        sqlite: { code: 'new0002', date: today() },
+        postgres: { code: 'old0001', date: today() },
+      });
+      assert.deepEqual(
+        saved.benchmarks.transparency?.map((t) => (t as unknown as { tag: string }).tag),
+        ['new', 'old'],
+      );
+      const doc = renderBenchmarksDoc({ ...saved, benchmarks: {} }, 'x.json');
+      assert.match(doc, /Measured by earlier code:\*\* transparency on PostgreSQL \(code `old0001`/);
+      // All from one run: no such line.
+      saveResults({ transparency: both }, { ...run, code: 'new0002' }, dir);
+      saved = JSON.parse(fs.readFileSync(first, 'utf8')) as ResultsFile;
+      assert.doesNotMatch(renderBenchmarksDoc({ ...saved, benchmarks: {} }, 'x.json'), /Measured by earlier code/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes the page from the latest full-size file, then the quick suite from the latest quick file', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-bench-doc-'));
     try {
