@@ -1396,7 +1396,9 @@ function otherCodeLines(results: ResultsFile): string[] {
       .map(([store, m]) => `${name} on ${storeName(store as Dialect)} (code \`${m!.code}\`, ${m!.date})`),
   );
   return other.length
-    ? [`- **Measured by earlier code:** ${other.join(', ')}; the rest measured on this date is from \`${results.run.code}\`.`]
+    ? [
+        `- **Measured by earlier code:** ${other.join(', ')}; the rest measured on this date is from \`${results.run.code}\`.`,
+      ]
     : [];
 }
 
