@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { verifyAudit } from '../src/audit/service.js';
 import { mulberry32 } from '../src/random.js';
 import { SCANNER_ACTOR } from '../src/scanning/service.js';
-import { type CliServer, runCli, startCli, waitUntilUp } from './helpers/cli-process.js';
+import { type CliServer, type PostAnswer, postJson, runCli, startCli, waitUntilUp } from './helpers/cli-process.js';
 import { cliEnv } from './helpers/cli.js';
 import { buildAccount, buildSession } from './helpers/factories.js';
 import { type Harness, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
@@ -50,31 +50,11 @@ const PLANS: Array<Array<{ type: string }>> = [
   [{ type: 'restrict_content' }, { type: 'warn' }],
 ];
 
-interface Answer {
-  status: number;
-  data: any;
-}
+type Answer = PostAnswer & { url: string };
 
 /** One POST; a connection that dies with the process answers status 0. */
-async function post(base: string, url: string, token: string | null, body: unknown): Promise<Answer & { url: string }> {
-  try {
-    const res = await fetch(`${base}${url}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    let data: unknown;
-    try {
-      data = text ? JSON.parse(text) : undefined;
-    } catch {
-      data = text;
-    }
-    return { status: res.status, data, url };
-  } catch {
-    return { status: 0, data: undefined, url };
-  }
+async function post(base: string, url: string, token: string | null, body: unknown): Promise<Answer> {
+  return { ...(await postJson(`${base}${url}`, token, body, 15_000)), url };
 }
 
 async function serve(env: NodeJS.ProcessEnv, port: number): Promise<CliServer> {
@@ -176,7 +156,7 @@ for (const store of TEST_STORES) {
       let publicReports = 0;
 
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-      const note = (res: Answer & { url: string }) => {
+      const note = (res: Answer) => {
         if (res.status === 0) accepted.unanswered += 1;
         else {
           const key = `${res.url.replace(/\/cases\/[^/]+/, '/cases/:id')} ${res.status} ${res.data?.error?.code ?? res.data?.code ?? ''}`;

@@ -10,7 +10,7 @@ import type { ScanPipeline } from '../src/scanning/pipeline.js';
 import type { ScanningPolicy } from '../src/scanning/scanning-policy.js';
 import { SCANNER_ACTOR, scanStoredContent } from '../src/scanning/service.js';
 import { scanQueueNames } from '../src/scanning/nats-queue.js';
-import { type CliServer, startCli } from './helpers/cli-process.js';
+import { type CliServer, type PostAnswer, postJson, startCli } from './helpers/cli-process.js';
 import { cliEnv } from './helpers/cli.js';
 import { buildAccount } from './helpers/factories.js';
 import { type Harness, TEST_PG_URL, TEST_STORES, startHarness, stopHarness } from './helpers/harness.js';
@@ -80,32 +80,8 @@ interface Api {
   alive: boolean;
 }
 
-interface Answer {
-  status: number;
-  data: any;
-  error?: string;
-}
-
-async function send(api: Api, path: string, token: string, body: unknown): Promise<Answer> {
-  try {
-    const res = await fetch(`${api.base}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const text = await res.text();
-    let data: unknown;
-    try {
-      data = text ? JSON.parse(text) : undefined;
-    } catch {
-      data = text;
-    }
-    return { status: res.status, data };
-  } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
-    return { status: 0, data: undefined, error: e.cause?.code ?? e.message };
-  }
+function send(api: Api, path: string, token: string, body: unknown): Promise<PostAnswer> {
+  return postJson(`${api.base}${path}`, token, body, 20_000);
 }
 
 /** Polls `check` until it returns true; fails with `describe()` after `timeoutMs`. */

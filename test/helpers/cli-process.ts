@@ -134,3 +134,39 @@ export async function waitUntilUp(url: string, timeoutMs = 10_000): Promise<void
   }
   throw new Error(`${url} did not come up: ${String(last)}`);
 }
+
+/** What a POST to a child Custos answered; status 0 when the connection failed (the process died). */
+export interface PostAnswer {
+  status: number;
+  data: any;
+  /** Why the request failed, when it did (the socket error's code, or the message). */
+  error?: string;
+}
+
+/** POSTs JSON to a Custos child process (a bearer token when given) and reads the answer as JSON, else text. */
+export async function postJson(
+  url: string,
+  token: string | null,
+  body: unknown,
+  timeoutMs: number,
+): Promise<PostAnswer> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = text;
+    }
+    return { status: res.status, data };
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string } };
+    return { status: 0, data: undefined, error: e.cause?.code ?? e.message };
+  }
+}
