@@ -272,7 +272,11 @@ describeEachStore(
       );
       for (const row of await outbox(h, endpoint.id)) {
         assert.equal(row.status, 'delivered');
-        assert.equal(row.attempts, 3);
+        // Two failed attempts while it was down, then one per request the receiver got: one, or more when
+        // a loaded machine let the suite's 400 ms timeout cut an answer and the entry was sent again.
+        const requests = receiver.received.filter((r) => r.eventId === row.id).length;
+        assert.ok(requests >= 1, 'sent once the receiver was up');
+        assert.equal(row.attempts, 2 + requests);
       }
     });
 
