@@ -53,6 +53,8 @@ interface SyntheticShape {
   bucket: number;
   /** Absent: a dense, unpruned input matrix (a `.bin`); present: product-quantised and pruned (a `.ftz`). */
   quant?: { dsub: number; qnorm: boolean; kept: number };
+  /** Every label equally frequent and an all-zero output matrix: every label ties with every other. */
+  ties?: boolean;
 }
 
 /**
@@ -101,7 +103,7 @@ function syntheticModel(shape: SyntheticShape, seed: number): Buffer {
   });
   labels.forEach((l, i) => {
     parts.push(Buffer.from(`__label__${l}\0`));
-    i64(5_000 - i * 900); // most frequent first, as fastText stores them
+    i64(shape.ties ? 1_000 : 5_000 - i * 900); // most frequent first, as fastText stores them
     u8(1);
   });
   prune.forEach((from, to) => {
@@ -133,8 +135,16 @@ function syntheticModel(shape: SyntheticShape, seed: number): Buffer {
   u8(0); // dense output
   i64(labels.length);
   i64(dim);
-  f32s(Array.from({ length: labels.length * dim }, gauss));
+  f32s(Array.from({ length: labels.length * dim }, () => (shape.ties ? 0 : gauss())));
   return Buffer.concat(parts);
+}
+
+/** The offset just past the pruning table of a fastText file (the words' entries are walked over). */
+function findPruneEnd(bytes: Buffer, pruneAt: number): number {
+  const size = bytes.readInt32LE(8 + 56);
+  let at = pruneAt + 8;
+  for (let i = 0; i < size; i++) at = bytes.indexOf(0, at) + 1 + 8 + 1;
+  return at + Number(bytes.readBigInt64LE(pruneAt)) * 8;
 }
 
 describe('fastText prediction', () => {
@@ -186,6 +196,11 @@ describe('fastText prediction', () => {
       'Привет, как дела? Всё хорошо.',
       'नमस्ते आप कैसे हैं',
       '<tag> <<>> >< < >',
+      '</s>',
+      'a </s> b',
+      'Привет как дела </s> this is clearly an english sentence with many english words',
+      'Bonjour </s> the quick brown fox jumps over the lazy dog',
+      '<s>strike</s> through',
     ];
     for (const text of cases) assertSame(text);
     // A lone surrogate (possible in a JSON string) is read as U+FFFD, as TextEncoder encodes it;
@@ -200,6 +215,7 @@ describe('fastText prediction', () => {
       { dim: 10, minn: 1, maxn: 3, bucket: 5_000, quant: { dsub: 3, qnorm: true, kept: 400 } },
       { dim: 12, minn: 3, maxn: 6, bucket: 20_000, quant: { dsub: 2, qnorm: false, kept: 2_000 } },
       { dim: 16, minn: 2, maxn: 4, bucket: 20_000, quant: { dsub: 2, qnorm: true, kept: 3_000 } },
+      { dim: 4, minn: 2, maxn: 3, bucket: 50, ties: true },
     ];
     const random = seeded(7);
     const vocabulary = ['the', 'and', 'hello', 'world', 'de', 'la', 'и', 'мир', 'في', 'है', 'olá', '😀', 'x', 'ab'];
@@ -233,7 +249,8 @@ describe('fastText prediction', () => {
         );
         labels.add(got?.label ?? '');
       }
-      assert.ok(labels.size >= 2, `${file}: random weights should not give one label to everything`);
+      if (shape.ties) assert.equal(labels.size, 1, `${file}: ties go to one label, the one fastText keeps`);
+      else assert.ok(labels.size >= 2, `${file}: random weights should not give one label to everything`);
     }
   });
 
@@ -260,6 +277,24 @@ describe('fastText prediction', () => {
     badVersion.writeInt32LE(11, 4);
     refuses(write('version.ftz', badVersion), /version 11/);
     refuses(write('trailing.ftz', Buffer.concat([good, Buffer.from([1, 2, 3])])), /3 unexpected bytes/);
+    refuses(write('cut-in-header.ftz', good.subarray(0, 86)), /truncated/);
+    // The dictionary's pruning count sits after the args (56 bytes after magic and version) and four counts.
+    const pruneAt = 8 + 56 + 12 + 8;
+    assert.equal(good.readBigInt64LE(pruneAt), 42_765n, 'lid.176 keeps 42,765 n-grams');
+    const hugeCount = Buffer.from(good);
+    hugeCount.writeBigInt64LE(1n << 40n, pruneAt);
+    refuses(write('huge-count.ftz', hugeCount), /implausible/);
+    const bigCount = Buffer.from(good);
+    bigCount.writeBigInt64LE(1n << 26n, pruneAt);
+    refuses(write('big-count.ftz', bigCount), /implausible pruning count/);
+    // A pruning entry whose row lies past the input matrix (its last entry's target).
+    const dictionaryEnd = findPruneEnd(good, pruneAt);
+    const badTarget = Buffer.from(good);
+    badTarget.writeInt32LE(1_000_000_000, dictionaryEnd - 4);
+    refuses(write('bad-target.ftz', badTarget), /bad pruning entry/);
+    const nanWeight = Buffer.from(good);
+    nanWeight.writeFloatLE(Number.NaN, good.length - 4);
+    refuses(write('nan.ftz', nanWeight), /is NaN/);
   });
 
   it('is what the language scanner uses', async () => {

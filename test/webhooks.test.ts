@@ -274,7 +274,7 @@ describeEachStore(
         assert.equal(row.status, 'delivered');
         // Two failed attempts while it was down, then one per request the receiver got: one, or more when
         // a loaded machine let the suite's 400 ms timeout cut an answer and the entry was sent again.
-        const requests = receiver.received.filter((r) => r.eventId === row.id).length;
+        const requests: number = receiver.received.filter((r) => r.eventId === row.id).length;
         assert.ok(requests >= 1, 'sent once the receiver was up');
         assert.equal(row.attempts, 2 + requests);
       }

@@ -28,9 +28,11 @@ const MODEL_SUP = 3;
 /** Centroids per sub-quantiser (fastText quantises with 8 bits). */
 const KSUB = 256;
 const LABEL_PREFIX = '__label__';
+/** Deeper label trees are refused (lid.176's is 21 deep; a chain of 1,000 labels would be 999). */
+const MAX_TREE_DEPTH = 1024;
 const EOS = '</s>';
-/** fastText's smoothed log: `std_log(x) = log(x + 1e-5)` (src/loss.cc). */
-const stdLog = (x: number) => Math.log(x + 1e-5);
+/** fastText's smoothed log, `real std_log(real x) { return std::log(x + 1e-5); }` (src/loss.cc), in float32 as there. */
+const stdLog = (x: number) => Math.fround(Math.log(Math.fround(x) + 1e-5));
 
 export class FastTextFormatError extends Error {}
 
@@ -48,7 +50,7 @@ class Reader {
     private readonly file: string,
   ) {}
   private need(n: number): void {
-    if (this.offset + n > this.bytes.length) {
+    if (!(n >= 0) || this.offset + n > this.bytes.length) {
       throw new FastTextFormatError(`${this.file}: truncated at byte ${this.offset} (needs ${n} more)`);
     }
   }
@@ -58,14 +60,20 @@ class Reader {
     this.offset += 4;
     return v;
   }
-  i64(): number {
+  /** A count or size; `allowMinusOne` for fastText's "none" (an unpruned dictionary's pruning count). */
+  i64(allowMinusOne = false): number {
     this.need(8);
     const v = this.bytes.readBigInt64LE(this.offset);
     this.offset += 8;
+    if (allowMinusOne && v === -1n) return -1;
     if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new FastTextFormatError(`${this.file}: implausible size ${v} at byte ${this.offset - 8}`);
     }
     return Number(v);
+  }
+  /** Bytes left to read. */
+  get left(): number {
+    return this.bytes.length - this.offset;
   }
   f64(): number {
     this.need(8);
@@ -84,16 +92,22 @@ class Reader {
     this.offset = end + 1;
     return s;
   }
+  /** Floats, every one finite (a NaN or infinite weight would turn every answer into NaN). */
   f32s(count: number): Float32Array {
     this.need(count * 4);
     const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = this.bytes.readFloatLE(this.offset + i * 4);
+    for (let i = 0; i < count; i++) {
+      const v = this.bytes.readFloatLE(this.offset + i * 4);
+      if (!Number.isFinite(v))
+        throw new FastTextFormatError(`${this.file}: a weight at byte ${this.offset + i * 4} is ${v}`);
+      out[i] = v;
+    }
     this.offset += count * 4;
     return out;
   }
   u8s(count: number): Uint8Array {
     this.need(count);
-    const out = Uint8Array.from(this.bytes.subarray(this.offset, this.offset + count));
+    const out = this.bytes.subarray(this.offset, this.offset + count).slice();
     this.offset += count;
     return out;
   }
@@ -158,11 +172,18 @@ export class FastTextModel {
   /** Every input row decoded (norm × centroids, rounded to float32 as fastText computes them), row-major. */
   private readonly rows: Float32Array;
   /**
-   * A quantised input matrix whose sub-quantisers all have two dimensions (lid.176): rows are read
-   * from their codes (8 bytes a row instead of 64) and the centroids, which stay in the cache.
+   * A quantised input matrix, read as fastText reads it: a row is its sub-quantisers' centroids (one
+   * code byte each), scaled by the row's norm. lid.176's 50,000 rows take 400 KB of codes this way,
+   * and the centroids stay in the cache.
    */
-  private readonly pairs: { codes: Uint8Array; norms: Float32Array; centroids: Float32Array; nsubq: number } | null =
-    null;
+  private readonly quant: {
+    codes: Uint8Array;
+    norms: Float32Array;
+    centroids: Float32Array;
+    nsubq: number;
+    dsub: number;
+    lastdsub: number;
+  } | null = null;
   /** Hierarchical softmax: the output rows of the tree's inner nodes, and each node's children. */
   private readonly output: Float32Array;
   private readonly left: Int32Array;
@@ -185,7 +206,8 @@ export class FastTextModel {
   private readonly pruneMask: number;
   /** -1: not pruned (every bucket has its row); otherwise the number of kept n-grams. */
   private readonly pruneSize: number;
-  private readonly eosRows: Int32Array;
+  /** The input row of the end-of-sentence word `</s>`, or -1 when the model lacks it. */
+  private readonly eosRow: number;
   // Buffers reused by every call (one thread).
   private buffer = new Uint8Array(1024);
   private token = new Uint8Array(256);
@@ -217,7 +239,9 @@ export class FastTextModel {
     if (loss !== LOSS_HS) throw new FastTextFormatError(`${file}: only hierarchical-softmax models are supported`);
     if (wordNgrams > 1)
       throw new FastTextFormatError(`${file}: word n-grams (wordNgrams ${wordNgrams}) are not supported`);
-    if (!(dim > 0 && dim <= 1024 && bucket >= 0 && minn >= 0 && maxn <= 8)) {
+    if (
+      !(dim > 0 && dim <= 1024 && bucket >= 0 && minn >= 0 && maxn <= 8 && (bucket > 0 || maxn < Math.max(minn, 1)))
+    ) {
       throw new FastTextFormatError(
         `${file}: implausible arguments (dim ${dim}, bucket ${bucket}, n-grams ${minn}..${maxn})`,
       );
@@ -232,8 +256,7 @@ export class FastTextModel {
     const nwords = r.i32();
     const nlabels = r.i32();
     r.i64(); // ntokens
-    const pruneCount = Number(bytes.readBigInt64LE(r.offset));
-    r.offset += 8;
+    const pruneCount = r.i64(true);
     if (nwords < 0 || nlabels <= 0 || nwords + nlabels !== size) {
       throw new FastTextFormatError(
         `${file}: inconsistent dictionary (${size} entries, ${nwords} words, ${nlabels} labels)`,
@@ -258,26 +281,38 @@ export class FastTextModel {
         labelCounts.push(count);
       }
     }
-    this.pruneSize = pruneCount < 0 ? -1 : pruneCount;
+    this.pruneSize = pruneCount;
+    // Each kept n-gram is 8 bytes of the file and one of the buckets: a count beyond either is a damaged file,
+    // refused before its table is allocated.
+    if (pruneCount > r.left / 8 || pruneCount > bucket) {
+      throw new FastTextFormatError(`${file}: implausible pruning count ${pruneCount}`);
+    }
     const slots = tableSize(Math.max(pruneCount, 1));
     this.prune = new Int32Array(slots * 2);
     this.pruneMask = slots - 1;
     for (let i = 0; i < pruneCount; i++) {
       const from = r.i32();
       const to = r.i32();
-      if (from < 0 || from >= bucket || to < 0) throw new FastTextFormatError(`${file}: bad pruning entry ${i}`);
+      if (from < 0 || from >= bucket || to < 0 || to >= pruneCount)
+        throw new FastTextFormatError(`${file}: bad pruning entry ${i}`);
       let s = this.pruneSlot(from);
       while (this.prune[2 * s] !== 0 && this.prune[2 * s] !== from + 1) s = (s + 1) & this.pruneMask;
       this.prune[2 * s] = from + 1;
       this.prune[2 * s + 1] = nwords + to;
     }
 
-    // Input matrix: product-quantised (QuantMatrix::load) or dense.
-    const quantInput = r.u8() !== 0;
-    let rowCount: number;
-    if (quantInput) {
+    // Input matrix: product-quantised (QuantMatrix::load) or dense; its rows are the words, then the kept n-grams
+    // (or every bucket when nothing was pruned). Its size is checked before anything of its size is allocated.
+    const expectedRows = this.pruneSize >= 0 ? nwords + this.pruneSize : nwords + bucket;
+    const rowsOf = (count: number) => {
+      if (count !== expectedRows) {
+        throw new FastTextFormatError(`${file}: input matrix has ${count} rows, the dictionary needs ${expectedRows}`);
+      }
+      return count;
+    };
+    if (r.u8() !== 0) {
       const qnorm = r.u8() !== 0;
-      rowCount = r.i64();
+      const rowCount = rowsOf(r.i64());
       const cols = r.i64();
       const codeSize = r.i32();
       const codes = r.u8s(codeSize);
@@ -285,40 +320,21 @@ export class FastTextModel {
       if (cols !== dim || pq.dim !== dim || codeSize !== rowCount * pq.nsubq) {
         throw new FastTextFormatError(`${file}: input matrix does not match its quantiser`);
       }
-      let norms: Float32Array | null = null;
+      const norms = new Float32Array(rowCount).fill(1);
       if (qnorm) {
         const normCodes = r.u8s(rowCount);
         const npq = readQuantizer(r, file);
-        norms = new Float32Array(rowCount);
         for (let i = 0; i < rowCount; i++) norms[i] = npq.centroids[centroidOffset(npq, 0, normCodes[i]!)]!;
       }
-      if (pq.dsub === 2 && pq.lastdsub === 2) {
-        this.pairs = {
-          codes,
-          norms: norms ?? new Float32Array(rowCount).fill(1),
-          centroids: pq.centroids,
-          nsubq: pq.nsubq,
-        };
-      }
-      this.rows = new Float32Array(this.pairs ? 0 : rowCount * dim);
-      for (let i = 0; i < rowCount && !this.pairs; i++) {
-        const alpha = norms ? norms[i]! : 1;
-        for (let m = 0; m < pq.nsubq; m++) {
-          const c = centroidOffset(pq, m, codes[i * pq.nsubq + m]!);
-          const d = m === pq.nsubq - 1 ? pq.lastdsub : pq.dsub;
-          for (let n = 0; n < d; n++) this.rows[i * dim + m * pq.dsub + n] = Math.fround(alpha * pq.centroids[c + n]!);
-        }
-      }
+      this.quant = { codes, norms, centroids: pq.centroids, nsubq: pq.nsubq, dsub: pq.dsub, lastdsub: pq.lastdsub };
+      this.rows = new Float32Array(0);
     } else {
-      if (this.pruneSize >= 0)
+      if (this.pruneSize >= 0) {
         throw new FastTextFormatError(`${file}: a pruned dictionary needs a quantised input matrix`);
-      rowCount = r.i64();
+      }
+      const rowCount = rowsOf(r.i64());
       if (r.i64() !== dim) throw new FastTextFormatError(`${file}: input matrix is not ${dim} wide`);
       this.rows = r.f32s(rowCount * dim);
-    }
-    const expectedRows = this.pruneSize >= 0 ? nwords + this.pruneSize : nwords + bucket;
-    if (rowCount !== expectedRows) {
-      throw new FastTextFormatError(`${file}: input matrix has ${rowCount} rows, the dictionary needs ${expectedRows}`);
     }
     if (r.u8() !== 0) throw new FastTextFormatError(`${file}: a quantised output matrix is not supported`);
     const outRows = r.i64();
@@ -345,6 +361,14 @@ export class FastTextModel {
       count[i] = count[mini[0]!]! + count[mini[1]!]!;
     }
     this.root = 2 * n - 2;
+    // The search recurses once per level: a tree deeper than this comes from damaged label counts.
+    const depth = new Int32Array(2 * n - 1);
+    for (let i = this.root; i >= n; i--) {
+      depth[this.left[i]!] = depth[i]! + 1;
+      depth[this.right[i]!] = depth[i]! + 1;
+      if (depth[i]! + 1 > MAX_TREE_DEPTH)
+        throw new FastTextFormatError(`${file}: label tree deeper than ${MAX_TREE_DEPTH}`);
+    }
 
     // Words: lookup table and each word's rows (Dictionary::initNgrams).
     this.wordSlots = new Int32Array(tableSize(nwords)).fill(-1);
@@ -374,7 +398,7 @@ export class FastTextModel {
     this.subwords = Int32Array.from(subwords);
     const eosBytes = Buffer.from(EOS);
     const eos = this.findWord(eosBytes, 0, eosBytes.length, this.hashOf(eosBytes, 0, eosBytes.length));
-    this.eosRows = eos >= 0 ? Int32Array.of(eos) : new Int32Array(0);
+    this.eosRow = eos;
     this.hidden = new Float32Array(dim);
   }
 
@@ -457,29 +481,39 @@ export class FastTextModel {
     }
   }
 
-  /** Adds input row `row` to the hidden vector. */
+  /**
+   * Adds input row `row` to the hidden vector (ProductQuantizer::addcode for a quantised matrix): each
+   * product is rounded to float32 as fastText computes it, so the sums are fastText's to the bit.
+   */
   private addRow(row: number): void {
-    const pairs = this.pairs;
-    if (pairs !== null) {
-      // ProductQuantizer::addcode: sub-quantiser m adds its centroid, scaled by the row's norm, to hidden[2m], hidden[2m + 1].
-      const hidden = this.hidden;
-      const { codes, centroids, nsubq } = pairs;
-      const alpha = pairs.norms[row]!;
-      const base = row * nsubq;
+    const hidden = this.hidden;
+    const quant = this.quant;
+    this.count++;
+    if (quant === null) {
+      const rows = this.rows;
+      const dim = this.dim;
+      const base = row * dim;
+      for (let d = 0; d < dim; d++) hidden[d]! += rows[base + d]!;
+      return;
+    }
+    const { codes, centroids, nsubq, dsub } = quant;
+    const alpha = quant.norms[row]!;
+    const base = row * nsubq;
+    if (dsub === 2 && quant.lastdsub === 2) {
+      // lid.176's shape, unrolled: sub-quantiser m adds to hidden[2m] and hidden[2m + 1].
       for (let m = 0; m < nsubq; m++) {
         const c = (m * KSUB + codes[base + m]!) * 2;
         hidden[2 * m]! += Math.fround(alpha * centroids[c]!);
         hidden[2 * m + 1]! += Math.fround(alpha * centroids[c + 1]!);
       }
-      this.count++;
       return;
     }
-    const hidden = this.hidden;
-    const rows = this.rows;
-    const dim = this.dim;
-    const base = row * dim;
-    for (let d = 0; d < dim; d++) hidden[d]! += rows[base + d]!;
-    this.count++;
+    for (let m = 0; m < nsubq; m++) {
+      const last = m === nsubq - 1;
+      const width = last ? quant.lastdsub : dsub;
+      const c = last ? m * KSUB * dsub + codes[base + m]! * width : (m * KSUB + codes[base + m]!) * dsub;
+      for (let n = 0; n < width; n++) hidden[m * dsub + n]! += Math.fround(alpha * centroids[c + n]!);
+    }
   }
 
   /** The most probable label of one line of text, as `fasttext predict` with k = 1 and threshold 0 gives it. */
@@ -504,6 +538,8 @@ export class FastTextModel {
       let h = FNV_OFFSET;
       while (i < written && !isSpace(buffer[i]!)) h = fnvStep(h, buffer[i++]!);
       if (isLabel(buffer, from, i)) continue; // a label in the text is not a feature
+      // `</s>` written in the text ends the sentence there, as the final newline would (an HTML strike-through tag).
+      if (isEos(buffer, from, i)) break;
       const w = this.findWord(buffer, from, i, h);
       if (w >= 0) {
         const end = this.subwordStart[w + 1]!;
@@ -512,22 +548,27 @@ export class FastTextModel {
         this.ngramRows(buffer, from, i, null);
       }
     }
-    for (const row of this.eosRows) this.addRow(row);
+    if (this.eosRow >= 0) this.addRow(this.eosRow);
     if (this.count === 0) return null;
     const inv = Math.fround(1 / this.count);
     for (let d = 0; d < dim; d++) hidden[d]! *= inv;
     this.bestScore = Number.NEGATIVE_INFINITY;
     this.bestLeaf = -1;
     this.search(this.root, 0);
-    return this.bestLeaf < 0 ? null : { label: this.labels[this.bestLeaf]!, probability: Math.exp(this.bestScore) };
+    if (this.bestLeaf < 0) return null;
+    return { label: this.labels[this.bestLeaf]!, probability: Math.fround(Math.exp(this.bestScore)) };
   }
 
-  /** Depth-first search of the Huffman tree for the best leaf (HierarchicalSoftmaxLoss::dfs with k = 1). */
+  /**
+   * Depth-first search of the Huffman tree for the best leaf (HierarchicalSoftmaxLoss::dfs with k = 1),
+   * in float32 as fastText computes it. Of two leaves with equal scores the later one is kept, as
+   * fastText's one-entry heap keeps it.
+   */
   private search(node: number, score: number): void {
     if (score < LOG_FLOOR || (this.bestLeaf >= 0 && score < this.bestScore)) return;
     const left = this.left[node]!;
     if (left === -1 && this.right[node] === -1) {
-      if (this.bestLeaf < 0 || score > this.bestScore) {
+      if (this.bestLeaf < 0 || score >= this.bestScore) {
         this.bestScore = score;
         this.bestLeaf = node;
       }
@@ -538,10 +579,10 @@ export class FastTextModel {
     const output = this.output;
     const base = (node - this.labelCount) * dim;
     let f = 0;
-    for (let d = 0; d < dim; d++) f += output[base + d]! * hidden[d]!;
-    f = 1 / (1 + Math.exp(-f));
-    this.search(left, score + stdLog(1 - f));
-    this.search(this.right[node]!, score + stdLog(f));
+    for (let d = 0; d < dim; d++) f = Math.fround(f + Math.fround(output[base + d]! * hidden[d]!));
+    f = Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-f))));
+    this.search(left, Math.fround(score + stdLog(1 - f)));
+    this.search(this.right[node]!, Math.fround(score + stdLog(f)));
   }
 }
 
@@ -550,6 +591,18 @@ const LOG_FLOOR = stdLog(0);
 
 const ENCODER = new TextEncoder();
 const LABEL_BYTES = Buffer.from(LABEL_PREFIX);
+
+const EOS_BYTES = Buffer.from(EOS);
+
+function isEos(bytes: Uint8Array, from: number, to: number): boolean {
+  return (
+    to - from === EOS_BYTES.length &&
+    bytes[from] === EOS_BYTES[0] &&
+    bytes[from + 1] === EOS_BYTES[1] &&
+    bytes[from + 2] === EOS_BYTES[2] &&
+    bytes[from + 3] === EOS_BYTES[3]
+  );
+}
 
 function isLabel(bytes: Uint8Array, from: number, to: number): boolean {
   if (to - from < LABEL_BYTES.length) return false;

@@ -49,7 +49,7 @@ export class LanguageScanner implements Scanner {
     const line = text.slice(0, MAX_CHARS).replace(/\s+/g, ' ').trim();
     if (!/\p{L}/u.test(line)) return null;
     const found = this.model.predict(line);
-    if (found === null || found.probability < MIN_CONFIDENCE) return null;
+    if (found === null || !(found.probability >= MIN_CONFIDENCE)) return null;
     return { language: found.label, confidence: found.probability };
   }
 
