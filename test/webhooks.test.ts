@@ -305,6 +305,27 @@ describeEachStore(
       }
     });
 
+    it('counts every attempt, and a failure that returns after its lease ran out does not undo a delivery', async () => {
+      const h = get();
+      receiver = await startReceiver({ behaviour: ({ attempt }) => (attempt === 1 ? 'hang' : 200) });
+      endpoint = await register(h, receiver.url, ['content.removed']);
+      const { caseId } = await reportedContent(h);
+      await decideOk(h, caseId);
+      // A worker whose request hangs until the 400 ms timeout…
+      const stalled = deliverDue(h.ctx);
+      await receiver.waitFor((r) => r.length === 1, 5000);
+      // …while, ten minutes on by another worker's clock, its lease has run out: that worker takes the entry.
+      const other = await deliverDue(h.ctx, { now: Date.now() + 10 * 60_000 });
+      assert.equal(other.delivered, 1);
+      assert.equal((await stalled).failed, 1, 'the stalled request timed out after the other was delivered');
+      const rows = await outbox(h, endpoint.id);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.status, 'delivered', 'the late failure did not reschedule a delivered entry');
+      assert.equal(rows[0]!.last_error, null);
+      assert.equal(rows[0]!.attempts, 2, 'both attempts counted');
+      assert.equal(receiver.accepted().length, 1);
+    });
+
     it('delivers from the in-process worker without anyone calling it', async () => {
       const h = get();
       receiver = await startReceiver();

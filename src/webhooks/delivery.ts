@@ -38,6 +38,9 @@ export function backoffMs(attempts: number, baseMs: number, random = Math.random
 export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): Promise<DeliveryRound> {
   const db = ctx.store.db;
   const now = options.now ?? Date.now();
+  // The round's clock (`now`, which tests move ahead) advanced by the real time spent since it started.
+  const started = Date.now();
+  const clock = () => now + (Date.now() - started);
   const timeout = ctx.config.webhookTimeoutMs;
   const due = await db
     .selectFrom('webhook_outbox')
@@ -46,7 +49,6 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
       'webhook_outbox.id',
       'webhook_outbox.payload',
       'webhook_outbox.event_type',
-      'webhook_outbox.attempts',
       'webhook_endpoints.id as endpoint_id',
       'webhook_endpoints.url',
       'webhook_endpoints.secret_enc',
@@ -60,16 +62,23 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
   const round: DeliveryRound = { attempted: 0, delivered: 0, failed: 0 };
   await Promise.all(
     due.map(async (d) => {
+      // The lease runs from the moment it is taken, not from the start of the round (a slow round must not
+      // start requests on leases about to expire). The attempt is counted with the lease, before the request:
+      // a worker killed mid-send has still made an attempt, and two workers whose leases overlapped (one
+      // stalled past its lease) count two.
+      const leaseUntil = clock() + 2 * timeout;
       const leased = await db
         .updateTable('webhook_outbox')
-        .set({ lease_until: now + 2 * timeout })
+        .set((eb) => ({ lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
         .where('id', '=', d.id)
         .where('status', '=', 'pending')
         // Re-checked: another worker may have failed and rescheduled it since we looked.
         .where('next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+        .returning('attempts')
         .executeTakeFirst();
-      if (Number(leased.numUpdatedRows) !== 1) return;
+      if (!leased) return;
+      const attempts = leased.attempts;
       round.attempted += 1;
       const secret = ctx.cipher.decrypt(SECRET_FIELD, d.endpoint_id, d.secret_enc);
       let error: string | null = null;
@@ -102,31 +111,29 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
       const finished = Date.now();
       if (error === null) {
         round.delivered += 1;
+        // Delivered is final, whoever holds the lease now.
         await db
           .updateTable('webhook_outbox')
-          .set({
-            status: 'delivered',
-            delivered_at: finished,
-            attempts: d.attempts + 1,
-            lease_until: null,
-            last_error: null,
-          })
+          .set({ status: 'delivered', delivered_at: finished, lease_until: null, last_error: null })
           .where('id', '=', d.id)
+          .where('status', '=', 'pending')
           .execute();
         return;
       }
       round.failed += 1;
-      const attempts = d.attempts + 1;
+      // Only while the lease is still ours: a failure that comes back after the lease ran out must not
+      // reschedule an entry that another worker has taken since, or delivered.
       await db
         .updateTable('webhook_outbox')
         .set({
-          attempts,
           status: attempts >= MAX_ATTEMPTS ? 'dead' : 'pending',
           next_attempt_at: finished + backoffMs(attempts, ctx.config.webhookRetryBaseMs),
           lease_until: null,
           last_error: error.slice(0, 500),
         })
         .where('id', '=', d.id)
+        .where('status', '=', 'pending')
+        .where('lease_until', '=', leaseUntil)
         .execute();
       ctx.logger.warn({ delivery: d.id, event: d.event_type, attempts, error }, 'webhook delivery failed');
     }),
