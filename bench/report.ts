@@ -753,7 +753,7 @@ export function renderBenchmarksDoc(results: ResultsFile, source: string): strin
       '- **indexed query**: the query of `sessionsInPeriod` (index `sessions_account_at`), rows returned still encrypted.',
       '- **`sessionsInPeriod`**: the service function, decrypting each IP address.',
       '- **`readPersonalData`**: what `GET /v1/accounts/:id/personal-data` runs: the check of the order that justifies ' +
-        'the read (one order in review naming every account looked up, written directly by the benchmark; runs measured ' +
+        'the read (one approved order naming every account looked up, written directly by the benchmark; runs measured ' +
         'before 2026-11-29 had no such check), the account, its phone number and its sessions, decrypted, and the audit ' +
         'entry, in one transaction whose commit waits for the disk as the store settings above say (PostgreSQL flushes ' +
         'its WAL at every commit).',

@@ -120,7 +120,7 @@ function pickLookups(layout: Layout, options: LookupOptions): Lookup[] {
 }
 
 /**
- * An authority and one production order in review whose included targets are the
+ * An authority and one approved production order whose included targets are the
  * accounts looked up and whose period spans the layout, written directly (the checks
  * are not what is measured), so `readPersonalData` passes its order check.
  */
@@ -148,7 +148,7 @@ async function seedLookupOrder(db: Db, cipher: PersonalDataCipher, layout: Layou
       id: orderId,
       authority_id: authorityId,
       type: 'production',
-      status: 'in_review',
+      status: 'approved',
       case_reference: 'BENCH-1',
       legal_basis: 'bench',
       issuing_authority: JSON.stringify({ name: 'Bench police', country: 'DE' }),
@@ -169,7 +169,7 @@ async function seedLookupOrder(db: Db, cipher: PersonalDataCipher, layout: Layou
       round: 1,
       received_at: now,
       due_at: now + DAY_MS,
-      decided_at: null,
+      decided_at: now,
       disclosed_at: null,
       second_approval_owed: 0,
       preserved_until: null,
@@ -243,7 +243,7 @@ async function measure(bench: BenchStore, options: LookupOptions): Promise<Looku
   const probe = lookups[0] as Lookup;
   const plan = await explain(db, bench.dialect, probe);
   const actor: Actor = { id: 'bench:lookup', role: 'legal' };
-  // A read needs an order naming the account: one order in review covering the whole layout.
+  // A read needs an order naming the account: one approved order covering the whole layout.
   const orderId = await seedLookupOrder(db, cipher, layout, lookups);
 
   const run: Record<Method, (l: Lookup) => Promise<number>> = {

@@ -195,24 +195,29 @@ const MATRIX: Row[] = [
     route: '/v1/accounts/:id/personal-data',
     roles: ['legal', 'legal_senior'],
     ok: 200,
-    // The violator is the target of the fixture order, which is in review: a lawful reason to read.
+    // The violator is the target of the fixture's disclosed order, which two reviewers approved: a lawful reason to read.
     valid: (f) => ({
       method: 'GET',
-      url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId)}`,
+      url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.disclosedOrderId)}`,
     }),
     invalid: [
       (f) => ({ method: 'GET', url: `/v1/accounts/${f.violatorId}/personal-data` }),
       (f) => ({
         method: 'GET',
-        url: `/v1/accounts/${f.violatorId}/personal-data?from=x&to=y&orderId=${f.orderId}&purpose=a&more=1`,
+        url: `/v1/accounts/${f.violatorId}/personal-data?from=x&to=y&orderId=${f.disclosedOrderId}&purpose=a&more=1`,
       }),
       // No order: the same valid query without orderId.
       (f) => ({
         method: 'GET',
-        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId).replace(/&orderId=[^&]+/, '')}`,
+        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.disclosedOrderId).replace(/&orderId=[^&]+/, '')}`,
       }),
-      // An account the order does not name, an unknown order, a withdrawn order, a period beyond the order's.
-      (f) => ({ method: 'GET', url: `/v1/accounts/${f.accountId}/personal-data?${personalDataQuery(f.orderId)}` }),
+      // The order in review (not yet approved), an account the order does not name, an unknown order, a withdrawn
+      // order, a period beyond the order's.
+      (f) => ({ method: 'GET', url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId)}` }),
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/${f.accountId}/personal-data?${personalDataQuery(f.disclosedOrderId)}`,
+      }),
       (f) => ({
         method: 'GET',
         url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery('lr_nosuchorder')}`,
@@ -223,9 +228,12 @@ const MATRIX: Row[] = [
       }),
       (f) => ({
         method: 'GET',
-        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.orderId).replace(/to=[^&]+/, `to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`)}`,
+        url: `/v1/accounts/${f.violatorId}/personal-data?${personalDataQuery(f.disclosedOrderId).replace(/to=[^&]+/, `to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`)}`,
       }),
-      (f) => ({ method: 'GET', url: `/v1/accounts/no-such-account/personal-data?${personalDataQuery(f.orderId)}` }),
+      (f) => ({
+        method: 'GET',
+        url: `/v1/accounts/no-such-account/personal-data?${personalDataQuery(f.disclosedOrderId)}`,
+      }),
     ],
   },
   {

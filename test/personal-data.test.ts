@@ -28,6 +28,7 @@ import {
   buildOrder,
   legalToken,
   orderAgainst,
+  approveOrder,
   personalDataUrl as readUrl,
   review,
 } from './helpers/legal.js';
@@ -593,6 +594,11 @@ describeEachStore('personal data protection', (get, dialect) => {
     const r = await review(h, rejected.data.id, { decision: 'reject', reasons: ['no court seal'] }, h.tokens.legal);
     assert.equal(r.statusCode, 200, r.body);
     assert.equal(r.data.status, 'rejected', r.body);
+    // Not yet approved: one still in review (one approval given), and a preservation order, which discloses nothing.
+    const inReview = await orderAgainst(h, [target.id], { period, approve: false });
+    assert.equal((await review(h, inReview.id, { decision: 'approve' }, h.tokens.legal)).statusCode, 200);
+    const preserved = await fileOrder(h, buildOrder([{ accountId: target.id }], { period, type: 'preservation' }));
+    assert.equal(preserved.data.status, 'preserved', preserved.body);
 
     const head = await lastAuditSeq(db);
     const inside = { from: periodFrom + DAY, to: periodTo - 60_000 };
@@ -620,6 +626,20 @@ describeEachStore('personal data protection', (get, dialect) => {
           code: 'order_closed',
         },
         { label: 'a rejected order', accountId: target.id, orderId: rejected.data.id, ...inside, code: 'order_closed' },
+        {
+          label: 'an order in review, one approval given',
+          accountId: target.id,
+          orderId: inReview.id,
+          ...inside,
+          code: 'order_not_approved',
+        },
+        {
+          label: 'a preservation order',
+          accountId: target.id,
+          orderId: preserved.data.id,
+          ...inside,
+          code: 'order_not_approved',
+        },
         { label: 'another account', accountId: bystander.id, orderId: order.id, ...inside, code: 'not_a_target' },
         {
           label: 'an account that does not exist',
@@ -696,6 +716,7 @@ describeEachStore('personal data protection', (get, dialect) => {
     await ingest(h, [kept, removed]);
     const order = await orderAgainst(h, [kept.id, removed.id], {
       period: { from: daysAgo(Date.now(), 60), to: new Date(Date.now() + 3_600_000).toISOString() },
+      approve: false,
     });
     const narrowedFrom = Date.now() - 20 * DAY;
     const narrowed = await review(
@@ -711,6 +732,10 @@ describeEachStore('personal data protection', (get, dialect) => {
     assert.equal(narrowed.statusCode, 200, narrowed.body);
     const read = (accountId: string, from: number) =>
       h.call('GET', readUrl(accountId, { orderId: order.id, from, to: Date.now() }), { token: h.tokens.legal });
+    // Narrowed but not yet approved: nothing is read yet.
+    const early = assertErrorBody(await read(kept.id, narrowedFrom), 422, 'validation_failed');
+    assert.equal((early.details as Array<{ code: string }>)[0]?.code, 'order_not_approved');
+    await approveOrder(h, order.id);
     const cut = assertErrorBody(await read(kept.id, narrowedFrom - DAY), 422, 'validation_failed');
     assert.equal((cut.details as Array<{ code: string }>)[0]?.code, 'outside_order_period');
     const gone = assertErrorBody(await read(removed.id, narrowedFrom), 422, 'validation_failed');

@@ -25,22 +25,24 @@ export interface PersonalDataRequest {
 }
 
 /**
- * The order states in which the legal team may read a target's data. In review: the
- * reviewers check that the order names the right account and that data exists for its
- * period before they approve. Approved and disclosed: follow-up work on an order the
- * platform accepted (the authority's questions, a check of what the package held).
- * Preserved: the data is held for that order, and the team checks what is held. A
- * rejected or withdrawn order justifies nothing any more; `received` lasts only inside
- * the transaction that files the order, so it is never seen here.
+ * The order states in which the legal team may read a target's data: approved or
+ * disclosed, that is after the two-person review (or an emergency's senior approval)
+ * accepted the order, for follow-up work on it (the authority's questions, a check of
+ * what the package held). Before that the data is nobody's to see: reviewers judge the
+ * order, its targets and their violations, not the phone numbers and addresses it asks
+ * for. A preservation order freezes data and discloses nothing, so it justifies no read
+ * either. A rejected or withdrawn order justifies nothing any more.
  */
-export const READ_JUSTIFYING_STATUSES: readonly LegalStatus[] = ['in_review', 'approved', 'disclosed', 'preserved'];
+export const READ_JUSTIFYING_STATUSES: readonly LegalStatus[] = ['approved', 'disclosed'];
+/** States that end an order for good: a read under them is refused as `order_closed`. */
+const CLOSED_STATUSES: readonly string[] = ['rejected', 'withdrawn'];
 
 const orderProblem = (code: string, message: string) =>
   new ValidationError([{ path: '/querystring/orderId', code, message }], 'The order does not justify this read.');
 
 /**
  * Refuses a read that the order does not cover: an unknown order, an order rejected or
- * withdrawn, an account that is not one of its included targets, or a period outside
+ * withdrawn, an order not approved (in review, or a preservation order), an account that is not one of its included targets, or a period outside
  * the order's (as narrowed by review), checked in that order. All before the account
  * is looked up, so a refusal reads the same whether the account exists or not. On PostgreSQL the order row
  * is locked FOR SHARE, so it cannot be withdrawn or rejected while the read runs.
@@ -53,8 +55,16 @@ async function requireOrderCovers(tx: Tx, request: PersonalDataRequest): Promise
   if (needsRowLocks(tx)) query = query.forShare();
   const order = await query.executeTakeFirst();
   if (!order) throw orderProblem('unknown_order', 'no legal request has this id');
-  if (!(READ_JUSTIFYING_STATUSES as readonly string[]).includes(order.status)) {
+  if (CLOSED_STATUSES.includes(order.status)) {
     throw orderProblem('order_closed', `the order is ${order.status}: it no longer justifies a read`);
+  }
+  if (!(READ_JUSTIFYING_STATUSES as readonly string[]).includes(order.status)) {
+    throw orderProblem(
+      'order_not_approved',
+      order.status === 'preserved'
+        ? 'a preservation order keeps data and discloses none: it justifies no read'
+        : `the order is ${order.status.replace('_', ' ')}: data is read only once its review has approved it`,
+    );
   }
   // A target dropped by the checks or removed by a narrowing review is not covered by the order.
   const target = await tx

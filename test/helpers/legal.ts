@@ -96,15 +96,16 @@ export interface FiledOrder {
 }
 
 /**
- * A production order of the harness authority, in review, naming `accountIds` (ingested
- * accounts in DE; each is given a confirmed violation first, so the checks include it).
- * Its period runs from 90 days ago to an hour ahead unless given: wide enough for the
+ * A production order of the harness authority naming `accountIds` (ingested accounts in DE;
+ * each is given a confirmed violation first, so the checks include it), approved by two
+ * members of the legal team (and so disclosed) unless `approve: false` leaves it in review:
+ * a read of personal data needs an approved order. Its period runs from 90 days ago to an hour ahead unless given: wide enough for the
  * reads of personal data a test makes under it.
  */
 export async function orderAgainst(
   h: Harness,
   accountIds: string[],
-  options: { period?: { from: string; to: string } } = {},
+  options: { period?: { from: string; to: string }; approve?: boolean } = {},
 ): Promise<FiledOrder> {
   for (const accountId of accountIds) await confirmViolation(h, accountId);
   const period = options.period ?? {
@@ -121,7 +122,17 @@ export async function orderAgainst(
   if (res.statusCode !== 201 || res.data.status !== 'in_review') {
     throw new Error(`order not in review: ${res.statusCode} ${res.body}`);
   }
-  return { id: res.data.id as string, period };
+  const id = res.data.id as string;
+  if (options.approve ?? true) await approveOrder(h, id);
+  return { id, period };
+}
+
+/** The two-person review's two approvals (the fixture's legal token and a second member's), which disclose it. */
+export async function approveOrder(h: Harness, id: string): Promise<void> {
+  for (const token of [h.tokens.legal, await legalToken(h)]) {
+    const r = await review(h, id, { decision: 'approve' }, token);
+    if (r.statusCode !== 200) throw new Error(`approval refused: ${r.statusCode} ${r.body}`);
+  }
 }
 
 /** The query of `GET /v1/accounts/:id/personal-data`: the order, the period [from, to) and a purpose. */
