@@ -1070,6 +1070,19 @@ const MATRIX: Row[] = [
   },
   {
     method: 'GET',
+    route: '/v1/transparency/audit-checkpoint',
+    roles: ALL_ROLES,
+    anonymous: true,
+    ok: 200,
+    valid: () => ({ method: 'GET', url: '/v1/transparency/audit-checkpoint' }),
+    invalid: [
+      () => ({ method: 'GET', url: '/v1/transparency/audit-checkpoint?seq=0' }),
+      () => ({ method: 'GET', url: '/v1/transparency/audit-checkpoint?seq=abc' }),
+      () => ({ method: 'GET', url: '/v1/transparency/audit-checkpoint?head=1' }),
+    ],
+  },
+  {
+    method: 'GET',
     route: '/v1/transparency/dsa',
     roles: ALL_ROLES,
     anonymous: true,

@@ -293,6 +293,7 @@ describeEachStore('secrets and personal data stay out of logs, error bodies and 
       '/v1/transparency/requests': { url: '/v1/transparency/requests', tokens: [''] },
       '/v1/transparency/policy': { url: '/v1/transparency/policy', tokens: [''] },
       '/v1/transparency/dsa': { url: '/v1/transparency/dsa', tokens: [''] },
+      '/v1/transparency/audit-checkpoint': { url: '/v1/transparency/audit-checkpoint', tokens: [''] },
       '/v1/transparency/statements': {
         url: `/v1/transparency/statements?from=${day(Date.now() - DAY)}&to=${day(Date.now())}`,
         tokens: [h.tokens.auditor],

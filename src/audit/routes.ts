@@ -4,7 +4,9 @@ import type { Context } from '../context.js';
 import { DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { actorOf } from '../http/auth.js';
-import { type VerifyResult, appendAudit, listAudit, verifyAudit } from './service.js';
+import { appendAudit, listAudit, verifyAuditSettled } from './service.js';
+import { verifyAuditCheckpoint } from './checkpoint.js';
+import type { JWK } from 'jose';
 import { PERSONAL_DATA_ACTIONS, personalDataAccesses } from './personal-data-access.js';
 
 const AUDITORS: readonly Role[] = ['auditor', 'admin'];
@@ -21,18 +23,55 @@ const Query = Type.Object(
   { additionalProperties: false },
 );
 
+const CheckpointVerdictSchema = Type.Object(
+  {
+    ok: Type.Boolean(),
+    seq: Type.Optional(Type.Integer({ description: 'The entry the checkpoint signed' })),
+    at: Type.Optional(Type.String({ description: 'When it was signed' })),
+    code: Type.Optional(
+      Type.Union([
+        Type.Literal('invalid_checkpoint'),
+        Type.Literal('chain_broken'),
+        Type.Literal('entry_missing'),
+        Type.Literal('history_rewritten'),
+      ]),
+    ),
+    problem: Type.Optional(Type.String()),
+  },
+  { description: 'Present when a checkpoint was given: whether the chain still holds its entry with its hash' },
+);
 const Verified = Type.Union([
   Type.Object({
     ok: Type.Literal(true),
     entries: Type.Integer({ description: 'Entries checked' }),
     headHash: Type.String({ description: "The last entry's hash" }),
+    checkpoint: Type.Optional(CheckpointVerdictSchema),
   }),
   Type.Object({
     ok: Type.Literal(false),
     badSeq: Type.Integer({ description: 'The first bad entry' }),
     problem: Type.String(),
+    checkpoint: Type.Optional(CheckpointVerdictSchema),
   }),
 ]);
+const VerifyBody = Type.Object(
+  {
+    checkpoint: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 8192,
+        description: 'A checkpoint kept earlier (its compact JWS, from GET /v1/transparency/audit-checkpoint)',
+      }),
+    ),
+    keys: Type.Optional(
+      Type.Object(
+        { keys: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 100 }) },
+        { description: "The JWKS kept with it; default: the store's published keys" },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const AccessQuery = Type.Object(
   {
@@ -68,9 +107,6 @@ const ActorAccesses = Type.Object({
   }),
   accesses: Type.Array(Access),
 });
-
-/** How many times a failed check is repeated when the chain grew while it was walked. */
-const VERIFY_ATTEMPTS = 3;
 
 const Entry = Type.Object({
   seq: Type.Integer(),
@@ -144,28 +180,38 @@ export const auditRoutes =
       },
     );
 
-    app.post(
+    app.post<{ Body: Static<typeof VerifyBody> }>(
       '/verify',
       {
         config: { access: { roles: AUDITORS } },
+        // No body at all is the plain check, as before checkpoints existed.
+        preValidation: async (request) => {
+          if (request.body === null || request.body === undefined) request.body = {};
+        },
         schema: {
           tags: ['audit'],
           summary: 'Walk the hash chain and recompute every hash (as `custos audit verify`); audited',
-          description: `${rolesNote(AUDITORS)} Answers {ok: true, entries, headHash} for an intact chain, or {ok: false, badSeq, problem} naming the first missing, altered or misplaced entry. The check is recorded as \`audit.verify\` after it ran.`,
-          response: { 200: Verified, ...errors(400) },
+          description: `${rolesNote(AUDITORS)} Answers {ok: true, entries, headHash} for an intact chain, or {ok: false, badSeq, problem} naming the first missing, altered or misplaced entry. With a \`checkpoint\` kept earlier (and the \`keys\` kept with it), \`checkpoint\` in the answer says whether the chain still holds the signed entry with the signed hash: a history rewritten with recomputed hashes passes the chain check but not this one. The check is recorded as \`audit.verify\` after it ran.`,
+          body: VerifyBody,
+          response: { 200: Verified, ...errors(400, 422) },
         },
       },
       async (request) => {
         const db = ctx.store.db;
-        const headSeq = async () =>
-          Number((await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst())?.seq ?? 0);
-        // The walk takes no snapshot: entries appended meanwhile can look like a moved head. A
-        // failure is believed only when the head stood still while the chain was walked.
-        let result: VerifyResult;
-        for (let attempt = 1; ; attempt++) {
-          const before = await headSeq();
-          result = await verifyAudit(db);
-          if (result.ok || attempt >= VERIFY_ATTEMPTS || (await headSeq()) === before) break;
+        const result = await verifyAuditSettled(db);
+        let checkpoint: Static<typeof CheckpointVerdictSchema> | undefined;
+        if (request.body.checkpoint !== undefined) {
+          const verdict = await verifyAuditCheckpoint(db, request.body.checkpoint, {
+            keys: request.body.keys as { keys: JWK[] } | undefined,
+          });
+          checkpoint = verdict.ok
+            ? { ok: true, seq: verdict.checkpoint.seq, at: verdict.checkpoint.at }
+            : {
+                ok: false,
+                ...(verdict.checkpoint ? { seq: verdict.checkpoint.seq, at: verdict.checkpoint.at } : {}),
+                code: verdict.code,
+                problem: verdict.problem,
+              };
         }
         const answer = result.ok
           ? { ok: true as const, entries: result.entries, headHash: result.headHash }
@@ -173,12 +219,15 @@ export const auditRoutes =
         await db.transaction().execute((tx) =>
           appendAudit(tx, actorOf(request), {
             action: 'audit.verify',
-            details: result.ok
-              ? { ok: true, entries: result.entries, headHash: result.headHash }
-              : { ok: false, entries: result.entries, badSeq: result.badSeq, problem: result.problem },
+            details: {
+              ...(result.ok
+                ? { ok: true, entries: result.entries, headHash: result.headHash }
+                : { ok: false, entries: result.entries, badSeq: result.badSeq, problem: result.problem }),
+              ...(checkpoint ? { checkpoint } : {}),
+            },
           }),
         );
-        return answer;
+        return checkpoint ? { ...answer, checkpoint } : answer;
       },
     );
   };

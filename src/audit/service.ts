@@ -189,3 +189,18 @@ export async function verifyAudit(db: Db, pageSize = 5000): Promise<VerifyResult
   }
   return { ok: true, entries: count, headHash: prevHash };
 }
+
+/**
+ * {@link verifyAudit} for a live store: the walk takes no snapshot, so entries appended
+ * meanwhile can look like a moved head. A failure is believed only when the head stood
+ * still while the chain was walked; otherwise the walk is repeated, `attempts` times at most.
+ */
+export async function verifyAuditSettled(db: Db, attempts = 3): Promise<VerifyResult> {
+  const headSeq = async () =>
+    Number((await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst())?.seq ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    const before = await headSeq();
+    const result = await verifyAudit(db);
+    if (result.ok || attempt >= attempts || (await headSeq()) === before) return result;
+  }
+}

@@ -413,6 +413,7 @@ ${years.map(
 )}
 <li><a href="/transparency/policy.yaml">The disclosure policy in force (YAML)</a>, and <a href="/v1/transparency/policy">the policies and their history (JSON)</a>.</li>
 <li><a href="/.well-known/custos-signing-keys.json">The signing keys (JWKS)</a>.</li>
+<li><a id="audit-checkpoint" href="/v1/transparency/audit-checkpoint">A signed checkpoint of the audit log (JSON)</a> — the number and hash of its latest entry, signed with the keys above. Keep it: if the log's history were ever rewritten, the entry would no longer carry that hash.</li>
 </ul>
 </section>`;
 }
@@ -444,7 +445,7 @@ ${
 function keysSection(keys: JWK[]): SafeHtml {
   return html`<section aria-labelledby="keys-title" id="keys">
 <h2 id="keys-title">Signing keys</h2>
-<p>Disclosure packages are signed with these keys, so an authority can check that a package comes from this platform and was not changed. They are also published as <a href="/.well-known/custos-signing-keys.json">a JSON Web Key Set</a>.</p>
+<p>Disclosure packages and audit-log checkpoints are signed with these keys, so an authority can check that a package comes from this platform and was not changed, and anyone can check a checkpoint. They are also published as <a href="/.well-known/custos-signing-keys.json">a JSON Web Key Set</a>.</p>
 ${
   keys.length === 0
     ? html`<p>No signing key has been published yet.</p>`

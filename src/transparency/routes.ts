@@ -1,10 +1,31 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { CheckpointRangeError, signAuditCheckpoint } from '../audit/checkpoint.js';
 import type { Context } from '../context.js';
+import { NotFoundError } from '../errors.js';
 import { errors, rolesNote } from '../http/schemas.js';
 import { policyHistory, policyText } from './policy-history.js';
 import { parseReportRange } from './range.js';
 import { type PublishedFigures, computeRequestFigures, figuresCsv, publishFigures } from './requests.js';
+
+const CheckpointQuery = Type.Object(
+  {
+    seq: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'The entry to sign the hash of; default: the head of the chain' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const Checkpoint = Type.Object({
+  seq: Type.Integer({ description: 'The entry the checkpoint is about' }),
+  hash: Type.String({ description: 'Its chain hash (hex SHA-256)' }),
+  head: Type.Object({ seq: Type.Integer(), hash: Type.String() }, { description: 'The head of the chain when signed' }),
+  at: Type.String({ description: 'When it was signed' }),
+  jws: Type.String({
+    description:
+      'Compact JWS (EdDSA) of the other fields, by a key of /.well-known/custos-signing-keys.json: keep it (and the keys) to check the chain later',
+  }),
+});
 
 const Day = (description: string) => Type.String({ maxLength: 10, description: `${description} (YYYY-MM-DD)` });
 const Query = Type.Object(
@@ -66,6 +87,32 @@ export const transparencyRoutes =
             .send(figuresCsv(figures));
         }
         return figures;
+      },
+    );
+
+    app.get<{ Querystring: Static<typeof CheckpointQuery> }>(
+      '/audit-checkpoint',
+      {
+        config: { access: 'public', rateLimit: RATE_LIMIT },
+        schema: {
+          tags: ['transparency'],
+          summary:
+            'A signed checkpoint of the audit chain: an entry (by default the head) and its hash, signed by the platform',
+          description: `${rolesNote('public')} Anyone may keep checkpoints: a later rewrite of the audit history, or a removal of its end, no longer contains the signed entry with the signed hash (\`custos audit verify --checkpoint\`, or this route asked for the same \`seq\`, shows it).`,
+          querystring: CheckpointQuery,
+          security: [{}],
+          response: { 200: Checkpoint, ...errors(404, 422, 429) },
+        },
+      },
+      async (request, reply) => {
+        try {
+          const checkpoint = await signAuditCheckpoint(ctx.store.db, ctx.cipher, { seq: request.query.seq });
+          reply.header('cache-control', 'no-store');
+          return checkpoint;
+        } catch (error) {
+          if (error instanceof CheckpointRangeError) throw new NotFoundError('Audit entry');
+          throw error;
+        }
       },
     );
 
