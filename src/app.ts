@@ -51,7 +51,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
         ? given
         : newId('req');
     },
-    trustProxy: false,
+    // Only the configured proxies' X-Forwarded-For / X-Forwarded-Proto are believed (CUSTOS_TRUST_PROXY).
+    trustProxy: ctx.config.trustProxy.length > 0 ? [...ctx.config.trustProxy] : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors the router raises before any route runs (an undecodable path) use the catalog too.
     frameworkErrors: (_error, request, reply) => {

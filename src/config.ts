@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import v8 from 'node:v8';
 
@@ -108,6 +109,14 @@ export interface Config {
   /** Sign-in attempts (POST /v1/session) accepted per client address and minute; beyond, 429. */
   readonly signInRateLimitPerMinute: number;
   /**
+   * The reverse proxies in front (addresses or CIDR ranges): a request from one of them is
+   * taken to come from the address its `X-Forwarded-For` names, over the protocol its
+   * `X-Forwarded-Proto` names, so rate limits count each client and the session cookie is
+   * Secure behind a TLS proxy. Empty (the default): the headers are ignored, since any
+   * client could write them.
+   */
+  readonly trustProxy: readonly string[];
+  /**
    * Load shedding (http/overload.ts): requests handled at once; one more is answered
    * 503 `overloaded` with Retry-After at once. 0 turns the limit off.
    */
@@ -167,6 +176,7 @@ const VARIABLES = [
   'CUSTOS_HASH_REFRESH_MS',
   'CUSTOS_COOKIE_SECURE',
   'CUSTOS_SIGN_IN_RATE_LIMIT',
+  'CUSTOS_TRUST_PROXY',
   'CUSTOS_OVERLOAD_MAX_IN_FLIGHT',
   'CUSTOS_OVERLOAD_MAX_LOOP_DELAY_MS',
   'CUSTOS_OVERLOAD_MAX_HEAP_MB',
@@ -314,6 +324,35 @@ function cookieSecure(raw: RawEnv): Config['cookieSecure'] {
 
 const MiB = 1024 * 1024;
 
+/** CUSTOS_TRUST_PROXY: comma-separated addresses or CIDR ranges; never "everyone". */
+function trustProxy(raw: RawEnv): string[] {
+  const value = raw.CUSTOS_TRUST_PROXY;
+  if (value === undefined) return [];
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || rest.length > 0 || !prefixOk) {
+      throw new ConfigError(
+        'CUSTOS_TRUST_PROXY',
+        `must list the proxies' addresses or CIDR ranges (e.g. 10.0.0.0/8,::1), got "${entry}"`,
+      );
+    }
+    if (prefix !== undefined && Number(prefix) === 0) {
+      throw new ConfigError(
+        'CUSTOS_TRUST_PROXY',
+        `"${entry}" would trust every address: anyone could claim any address`,
+      );
+    }
+  }
+  return entries;
+}
+
 /** Shed before V8 runs out of heap (a crash loses every request in flight), not at the edge. */
 function overloadMaxHeapUsedBytes(raw: RawEnv): number {
   const limitMiB = Math.floor(v8.getHeapStatistics().heap_size_limit / MiB);
@@ -366,6 +405,7 @@ export function toConfig(raw: RawEnv, overrides: Partial<Config> = {}): Config {
     hashRefreshMs: integer(raw, 'CUSTOS_HASH_REFRESH_MS', 2000, 10, 600_000),
     cookieSecure: cookieSecure(raw),
     signInRateLimitPerMinute: integer(raw, 'CUSTOS_SIGN_IN_RATE_LIMIT', 60, 1, 100_000),
+    trustProxy: trustProxy(raw),
     overloadMaxInFlight: integer(raw, 'CUSTOS_OVERLOAD_MAX_IN_FLIGHT', 256, 0, 1_000_000),
     overloadMaxEventLoopDelayMs: integer(raw, 'CUSTOS_OVERLOAD_MAX_LOOP_DELAY_MS', 1000, 0, 600_000),
     overloadMaxHeapUsedBytes: overloadMaxHeapUsedBytes(raw),

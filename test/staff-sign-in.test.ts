@@ -664,6 +664,29 @@ describe('sign-in configuration', () => {
     assert.throws(() => toConfig(readEnv({ CUSTOS_COOKIE_SECURE: 'sometimes' })), ConfigError);
     assert.throws(() => toConfig(readEnv({ CUSTOS_SIGN_IN_RATE_LIMIT: '0' })), ConfigError);
   });
+
+  it('reads CUSTOS_TRUST_PROXY as addresses and CIDR ranges, none by default, never everyone', () => {
+    assert.deepEqual(toConfig(readEnv({})).trustProxy, []);
+    assert.deepEqual(toConfig(readEnv({ CUSTOS_TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1,::1 ,fd00::/8' })).trustProxy, [
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'fd00::/8',
+    ]);
+    for (const bad of [
+      'true',
+      '*',
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.0/8/1',
+      'proxy.local',
+      '0.0.0.0/0',
+      '::/0',
+      '1.2.3.4/x',
+    ]) {
+      assert.throws(() => toConfig(readEnv({ CUSTOS_TRUST_PROXY: bad })), ConfigError, bad);
+    }
+  });
 });
 
 describeEachStore(
@@ -687,7 +710,9 @@ describeEachStore(
       const h = get();
       const answers: number[] = [];
       for (let i = 0; i < 3; i++) {
-        answers.push((await signInRequest(h, { username: 'nobody', password: 'x' })).statusCode);
+        // No proxy is trusted: a client that names other addresses in X-Forwarded-For is still one client.
+        const spoofed = { 'x-forwarded-for': `198.51.100.${i + 1}` };
+        answers.push((await signInRequest(h, { username: 'nobody', password: 'x' }, spoofed)).statusCode);
       }
       assert.ok(answers.includes(429), `3 allowed a minute, one used above: ${answers}`);
       assertErrorBody(
@@ -698,4 +723,37 @@ describeEachStore(
     });
   },
   { config: { cookieSecure: 'always', signInRateLimitPerMinute: 3 } },
+);
+
+describeEachStore(
+  'staff sign-in behind a trusted proxy',
+  (get) => {
+    it('counts the rate limit per forwarded client, and sets Secure when the proxy says the request came over TLS', async () => {
+      const h = get();
+      const from = (ip: string, proto = 'http') => ({
+        'x-forwarded-for': `${ip}, 127.0.0.1`,
+        'x-forwarded-proto': proto,
+      });
+      const a = '203.0.113.10';
+      const b = '203.0.113.20';
+      assert.equal((await signInRequest(h, { username: 'nobody', password: 'x' }, from(a))).statusCode, 401);
+      assert.equal((await signInRequest(h, { username: 'nobody', password: 'x' }, from(a))).statusCode, 401);
+      assertErrorBody(await signInRequest(h, { username: 'nobody', password: 'x' }, from(a)), 429, 'rate_limited');
+      // Another client behind the same proxy has its own allowance.
+      assert.equal((await signInRequest(h, { username: 'nobody', password: 'x' }, from(b))).statusCode, 401);
+
+      const user = await addUser(h, 'moderator');
+      const overTls = await signInRequest(
+        h,
+        { username: user.username, password: user.password },
+        from('203.0.113.30', 'https'),
+      );
+      assert.equal(overTls.statusCode, 200, overTls.body);
+      assert.equal(setCookiesOf(overTls)[0]?.attributes.get('secure'), true);
+      const plain = await signInRequest(h, { username: user.username, password: user.password }, from('203.0.113.40'));
+      assert.equal(plain.statusCode, 200, plain.body);
+      assert.equal(setCookiesOf(plain)[0]?.attributes.get('secure'), undefined);
+    });
+  },
+  { config: { trustProxy: ['127.0.0.1'], signInRateLimitPerMinute: 2, cookieSecure: 'auto' } },
 );
