@@ -324,7 +324,16 @@ function cookieSecure(raw: RawEnv): Config['cookieSecure'] {
 
 const MiB = 1024 * 1024;
 
-/** CUSTOS_TRUST_PROXY: comma-separated addresses or CIDR ranges; never "everyone". */
+/**
+ * CUSTOS_TRUST_PROXY: comma-separated addresses or CIDR ranges of the proxies. Ranges wider
+ * than a /8 (IPv4) or a /32 (IPv6) are refused: a proxy fleet does not span them, and a
+ * range that wide would let clients anywhere in it write their own X-Forwarded-For. IPv4
+ * ranges are written as IPv4: an IPv4-mapped IPv6 range (::ffff:0:0/96) would trust every
+ * IPv4 client.
+ */
+const IPV4_MAPPED = new net.BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
+
 function trustProxy(raw: RawEnv): string[] {
   const value = raw.CUSTOS_TRUST_PROXY;
   if (value === undefined) return [];
@@ -332,22 +341,27 @@ function trustProxy(raw: RawEnv): string[] {
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean);
+  const refuse = (entry: string, why: string): never => {
+    throw new ConfigError('CUSTOS_TRUST_PROXY', `"${entry}" ${why}`);
+  };
   for (const entry of entries) {
     const [address, prefix, ...rest] = entry.split('/');
     const family = net.isIP(address ?? '');
     const bits = family === 4 ? 32 : 128;
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
-    if (family === 0 || rest.length > 0 || !prefixOk) {
-      throw new ConfigError(
-        'CUSTOS_TRUST_PROXY',
-        `must list the proxies' addresses or CIDR ranges (e.g. 10.0.0.0/8,::1), got "${entry}"`,
-      );
+    if (
+      family === 0 ||
+      rest.length > 0 ||
+      (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) ||
+      Number(prefix) > bits
+    ) {
+      refuse(entry, 'is not an address or a CIDR range of the proxies (e.g. 10.0.0.0/8,::1)');
     }
-    if (prefix !== undefined && Number(prefix) === 0) {
-      throw new ConfigError(
-        'CUSTOS_TRUST_PROXY',
-        `"${entry}" would trust every address: anyone could claim any address`,
-      );
+    if (family === 6 && IPV4_MAPPED.check(address!, 'ipv6')) {
+      refuse(entry, 'is an IPv4-mapped IPv6 address: write the IPv4 address or range instead');
+    }
+    const widest = family === 4 ? 8 : 32;
+    if (prefix !== undefined && Number(prefix) < widest) {
+      refuse(entry, `is wider than /${widest}: clients in it could claim any address`);
     }
   }
   return entries;

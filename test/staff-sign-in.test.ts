@@ -667,11 +667,11 @@ describe('sign-in configuration', () => {
 
   it('reads CUSTOS_TRUST_PROXY as addresses and CIDR ranges, none by default, never everyone', () => {
     assert.deepEqual(toConfig(readEnv({})).trustProxy, []);
-    assert.deepEqual(toConfig(readEnv({ CUSTOS_TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1,::1 ,fd00::/8' })).trustProxy, [
+    assert.deepEqual(toConfig(readEnv({ CUSTOS_TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1,::1 ,fd00:1::/48' })).trustProxy, [
       '10.0.0.0/8',
       '127.0.0.1',
       '::1',
-      'fd00::/8',
+      'fd00:1::/48',
     ]);
     for (const bad of [
       'true',
@@ -680,9 +680,14 @@ describe('sign-in configuration', () => {
       '::/129',
       '10.0.0.0/8/1',
       'proxy.local',
+      '1.2.3.4/x',
+      // Too wide: every address, half of IPv4, all global IPv6, and every IPv4 client through the mapped range.
       '0.0.0.0/0',
       '::/0',
-      '1.2.3.4/x',
+      '0.0.0.0/1',
+      '2000::/3',
+      '::ffff:0:0/96',
+      '::ffff:10.0.0.1',
     ]) {
       assert.throws(() => toConfig(readEnv({ CUSTOS_TRUST_PROXY: bad })), ConfigError, bad);
     }
@@ -756,4 +761,20 @@ describeEachStore(
     });
   },
   { config: { trustProxy: ['127.0.0.1'], signInRateLimitPerMinute: 2, cookieSecure: 'auto' } },
+);
+
+describeEachStore(
+  'staff sign-in behind a proxy that is not this client',
+  (get) => {
+    it('ignores X-Forwarded-For from an address that is not a trusted proxy', async () => {
+      const h = get();
+      const answers: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const spoofed = { 'x-forwarded-for': `198.51.100.${i + 1}` };
+        answers.push((await signInRequest(h, { username: 'nobody', password: 'x' }, spoofed)).statusCode);
+      }
+      assert.deepEqual(answers, [401, 401, 429], 'the requests come from 127.0.0.1, which is not the trusted 10.0.0.1');
+    });
+  },
+  { config: { trustProxy: ['10.0.0.1'], signInRateLimitPerMinute: 2 } },
 );
