@@ -725,7 +725,11 @@ describeEachStore('personal data protection', (get, dialect) => {
       {
         decision: 'narrow',
         reasons: ['only the seller, only the last weeks'],
-        narrowTo: { targets: [0], period: { from: new Date(narrowedFrom).toISOString(), to: order.period.to } },
+        narrowTo: {
+          targets: [0],
+          period: { from: new Date(narrowedFrom).toISOString(), to: order.period.to },
+          data: ['ip_addresses'],
+        },
       },
       await legalToken(h),
     );
@@ -742,6 +746,19 @@ describeEachStore('personal data protection', (get, dialect) => {
     assert.equal((gone.details as Array<{ code: string }>)[0]?.code, 'not_a_target');
     const ok = await read(kept.id, narrowedFrom);
     assert.equal(ok.statusCode, 200, ok.body);
+    // The review dropped phone numbers from the order: the account has one, and it is not read.
+    assert.ok(kept.phone, 'the account has a phone number');
+    assert.deepEqual(ok.data.categories, ['ip_addresses']);
+    assert.equal(ok.data.phoneNumber, null);
+    assert.ok(!ok.body.includes(kept.phone!.replace(/\D/g, '').slice(-6)), 'no part of the phone number in the answer');
+    const entry = await h.ctx.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'personal_data.read')
+      .where('subject_id', '=', kept.id)
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(JSON.parse(entry.details).categories, ['ip_addresses'], 'the audit names what was read');
   });
 });
 

@@ -10,10 +10,17 @@ import { PHONE_FIELD } from './service.js';
 
 export interface PersonalDataView {
   accountId: string;
+  /** The categories the order covers (as narrowed by review): only these are read. */
+  categories: DataCategory[];
+  /** Null when the account has none, or when the order does not ask for it. */
   phoneNumber: string | null;
   period: { from: string; to: string };
+  /** Empty when the order does not ask for IP addresses. */
   sessions: SessionRecord[];
 }
+
+export type DataCategory = 'phone_number' | 'ip_addresses';
+const DATA_CATEGORIES: readonly DataCategory[] = ['phone_number', 'ip_addresses'];
 
 export interface PersonalDataRequest {
   accountId: string;
@@ -47,10 +54,10 @@ const orderProblem = (code: string, message: string) =>
  * is looked up, so a refusal reads the same whether the account exists or not. On PostgreSQL the order row
  * is locked FOR SHARE, so it cannot be withdrawn or rejected while the read runs.
  */
-async function requireOrderCovers(tx: Tx, request: PersonalDataRequest): Promise<void> {
+async function requireOrderCovers(tx: Tx, request: PersonalDataRequest): Promise<DataCategory[]> {
   let query = tx
     .selectFrom('legal_requests')
-    .select(['status', 'period_from', 'period_to'])
+    .select(['status', 'period_from', 'period_to', 'data_categories'])
     .where('id', '=', request.orderId);
   if (needsRowLocks(tx)) query = query.forShare();
   const order = await query.executeTakeFirst();
@@ -81,6 +88,9 @@ async function requireOrderCovers(tx: Tx, request: PersonalDataRequest): Promise
       `from and to must lie within the order's period, ${new Date(Number(order.period_from)).toISOString()} to ${new Date(Number(order.period_to)).toISOString()}`,
     );
   }
+  // What the order asks for, as its review left it: a category narrowed away is not read.
+  const asked = JSON.parse(order.data_categories) as string[];
+  return DATA_CATEGORIES.filter((c) => asked.includes(c));
 }
 
 /**
@@ -97,17 +107,24 @@ export async function readPersonalData(
   request: PersonalDataRequest,
 ): Promise<PersonalDataView> {
   return db.transaction().execute(async (tx) => {
-    await requireOrderCovers(tx, request);
+    const categories = await requireOrderCovers(tx, request);
     const account = await tx
       .selectFrom('accounts')
       .select(['id', 'phone_enc'])
       .where('id', '=', request.accountId)
       .executeTakeFirst();
     if (!account) throw new NotFoundError('Account');
-    const sessions = await sessionsInPeriod(tx, cipher, account.id, request.from, request.to);
+    const sessions = categories.includes('ip_addresses')
+      ? await sessionsInPeriod(tx, cipher, account.id, request.from, request.to)
+      : [];
+    const phoneNumber =
+      categories.includes('phone_number') && account.phone_enc
+        ? cipher.decrypt(PHONE_FIELD, account.id, account.phone_enc)
+        : null;
     const view: PersonalDataView = {
       accountId: account.id,
-      phoneNumber: account.phone_enc ? cipher.decrypt(PHONE_FIELD, account.id, account.phone_enc) : null,
+      categories,
+      phoneNumber,
       period: { from: new Date(request.from).toISOString(), to: new Date(request.to).toISOString() },
       sessions,
     };
@@ -116,7 +133,7 @@ export async function readPersonalData(
       subjectType: 'account',
       subjectId: account.id,
       details: {
-        categories: ['phone_number', 'ip_addresses'],
+        categories,
         orderId: request.orderId,
         purpose: request.purpose,
         period: view.period,

@@ -66,7 +66,12 @@ const PersonalDataQuery = Type.Object(
 
 const PersonalDataView = Type.Object({
   accountId: Type.String(),
-  phoneNumber: Type.Union([Type.String(), Type.Null()]),
+  categories: Type.Array(Type.Union([Type.Literal('phone_number'), Type.Literal('ip_addresses')]), {
+    description: 'The data the order covers, as its review left it: only these are read and returned',
+  }),
+  phoneNumber: Type.Union([Type.String(), Type.Null()], {
+    description: 'Null when the account has none or the order does not cover phone numbers',
+  }),
   period: Type.Object({ from: Type.String(), to: Type.String() }),
   sessions: Type.Array(
     Type.Object({ ip: Type.String(), port: Type.Union([Type.Integer(), Type.Null()]), at: Type.String() }),
@@ -115,7 +120,7 @@ export const accountRoutes =
         schema: {
           tags: ['accounts'],
           summary: "An account's phone number and sessions in a period, for a legal order (every read is audited)",
-          description: `${rolesNote(LEGAL)} Every read needs a lawful reason: \`orderId\` names a legal request that its review has approved (approved or disclosed: not in review, not a preservation order, not rejected or withdrawn), one of whose included targets is this account, and whose period covers [from, to). Otherwise 422 with the problem at \`/querystring/orderId\`: \`unknown_order\`, \`order_closed\`, \`order_not_approved\`, \`not_a_target\` or \`outside_order_period\`; the order is checked before the account, so a refusal says nothing about whether the account exists. A refused read returns nothing and is audited as \`personal_data.refused\` (status and codes, never the values); an answered read is audited as \`personal_data.read\` with the order id, the purpose, the period and the number of records.`,
+          description: `${rolesNote(LEGAL)} Every read needs a lawful reason: \`orderId\` names a legal request that its review has approved (approved or disclosed: not in review, not a preservation order, not rejected or withdrawn), one of whose included targets is this account, and whose period covers [from, to). Only the data the order covers, as its review left it (\`categories\`), is read and returned. Otherwise 422 with the problem at \`/querystring/orderId\`: \`unknown_order\`, \`order_closed\`, \`order_not_approved\`, \`not_a_target\` or \`outside_order_period\`; the order is checked before the account, so a refusal says nothing about whether the account exists. A refused read returns nothing and is audited as \`personal_data.refused\` (status and codes, never the values); an answered read is audited as \`personal_data.read\` with the order id, the purpose, the period and the number of records.`,
           params: Params,
           querystring: PersonalDataQuery,
           response: { 200: PersonalDataView, ...errors(404, 422) },
