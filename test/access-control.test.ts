@@ -266,8 +266,13 @@ const MATRIX: Row[] = [
     roles: ['auditor', 'admin'],
     ok: 200,
     valid: () => ({ method: 'POST', url: '/v1/audit/verify' }),
-    // It takes no input: only a body that is not JSON is bad.
-    invalid: [() => ({ method: 'POST', url: '/v1/audit/verify', rawBody: '{"' })],
+    // No body is the plain check; a body may only hold a checkpoint (and the keys kept with it).
+    invalid: [
+      () => ({ method: 'POST', url: '/v1/audit/verify', rawBody: '{"' }),
+      () => ({ method: 'POST', url: '/v1/audit/verify', body: { checkpoint: 'not a checkpoint' } }),
+      () => ({ method: 'POST', url: '/v1/audit/verify', body: { keys: { keys: [] } } }),
+      () => ({ method: 'POST', url: '/v1/audit/verify', body: { other: 1 } }),
+    ],
   },
   {
     method: 'GET',

@@ -137,22 +137,34 @@ describeEachStore('audit checkpoints', (get) => {
     const api = await h.call('POST', '/v1/audit/verify', { token: h.tokens.auditor, body: { checkpoint: c.jws } });
     assert.equal(api.statusCode, 200, api.body);
     assert.equal(api.data.ok, true);
-    assert.deepEqual(api.data.checkpoint, { ok: true, seq: c.seq, at: c.at });
+    const kid = JSON.parse(Buffer.from(c.jws.split('.')[0]!, 'base64url').toString('utf8')).kid as string;
+    assert.deepEqual(api.data.checkpoint, { ok: true, seq: c.seq, at: c.at, keys: 'store', kid });
     const entry = await h.ctx.store.db
       .selectFrom('audit_log')
       .selectAll()
       .where('action', '=', 'audit.verify')
       .orderBy('seq', 'desc')
       .executeTakeFirstOrThrow();
-    assert.deepEqual(JSON.parse(entry.details).checkpoint, { ok: true, seq: c.seq, at: c.at });
+    assert.deepEqual(JSON.parse(entry.details).checkpoint, { ok: true, seq: c.seq, at: c.at, keys: 'store', kid });
     for (const [body, status, code] of [
       [{ checkpoint: 42 }, 400, 'malformed_request'],
       [{ checkpoint: '' }, 422, 'validation_failed'],
       [{ checkpoint: c.jws, extra: 1 }, 400, 'unknown_field'],
+      [{ keys: { keys: [] } }, 422, 'validation_failed'],
+      [{ checkpoint: 'not a checkpoint' }, 422, 'validation_failed'],
     ] as const) {
       const bad = await h.call('POST', '/v1/audit/verify', { token: h.tokens.auditor, body });
       assertErrorBody(bad, status, code);
     }
+    const forged = await h.call('POST', '/v1/audit/verify', {
+      token: h.tokens.auditor,
+      body: { checkpoint: `${c.jws.slice(0, -4)}AAAA` },
+    });
+    const details = assertErrorBody(forged, 422, 'validation_failed').details as Array<{ path: string; code: string }>;
+    assert.deepEqual(
+      details.map((d) => [d.path, d.code]),
+      [['/checkpoint', 'invalid_checkpoint']],
+    );
   });
 
   it('catches a rewritten history that the chain check alone accepts', async () => {
@@ -172,7 +184,10 @@ describeEachStore('audit checkpoints', (get) => {
         assert.equal(res.code, 1, res.stdout);
         assert.match(res.stderr, /history_rewritten: entry \d+ hashes to/);
         const api = await h.call('POST', '/v1/audit/verify', { token: h.tokens.auditor, body: { checkpoint: c.jws } });
-        assert.equal(api.data.ok, true, 'the chain itself verifies');
+        assert.equal(api.statusCode, 200, api.body);
+        assert.equal(api.data.ok, false, 'the chain verifies on its own, but not against the checkpoint');
+        assert.equal(api.data.badSeq, c.seq);
+        assert.match(api.data.problem, /rewritten/);
         assert.equal(api.data.checkpoint.ok, false);
         assert.equal(api.data.checkpoint.code, 'history_rewritten');
         // The same route, asked for the kept entry, now signs another hash: the two signed statements differ.

@@ -3,7 +3,7 @@ import type { PersonalDataCipher } from '../crypto/personal-data-cipher.js';
 import type { Db } from '../db/database.js';
 import { SIGNING_ALG, currentSigningKey, publishedSigningKeys } from '../legal/signing-keys.js';
 import { GENESIS_HASH } from './chain.js';
-import { verifyAuditSettled } from './service.js';
+import { type VerifyResult, verifyAuditSettled } from './service.js';
 
 /**
  * Signed checkpoints of the audit chain: anchoring the chain outside the store.
@@ -72,10 +72,17 @@ export async function signAuditCheckpoint(
   return { ...payload, jws };
 }
 
+/** Which keys checked the signature: the store's published ones, or keys the caller kept; and the key's id. */
+export interface CheckpointSigner {
+  keys: 'store' | 'given';
+  kid: string | null;
+}
+
 export type CheckpointVerdict =
-  | { ok: true; checkpoint: AuditCheckpointPayload; entries: number }
+  | { ok: true; checkpoint: AuditCheckpointPayload; entries: number; signer: CheckpointSigner }
   | {
       ok: false;
+      signer?: CheckpointSigner;
       /**
        * `invalid_checkpoint`: not a checkpoint signed by the keys given; `chain_broken`: the chain itself
        * fails verification; `entry_missing`: the chain no longer reaches the entry (its end was cut);
@@ -87,6 +94,7 @@ export type CheckpointVerdict =
     };
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 
 function isPayload(value: unknown): value is AuditCheckpointPayload {
   const p = value as AuditCheckpointPayload;
@@ -98,10 +106,14 @@ function isPayload(value: unknown): value is AuditCheckpointPayload {
     typeof p.hash === 'string' &&
     HEX64.test(p.hash) &&
     typeof p.at === 'string' &&
+    ISO_TIME.test(p.at) &&
+    Number.isFinite(Date.parse(p.at)) &&
     typeof p.head === 'object' &&
     p.head !== null &&
     Number.isInteger(p.head.seq) &&
-    typeof p.head.hash === 'string'
+    p.head.seq >= p.seq &&
+    typeof p.head.hash === 'string' &&
+    HEX64.test(p.head.hash)
   );
 }
 
@@ -113,10 +125,12 @@ function isPayload(value: unknown): value is AuditCheckpointPayload {
 export async function verifyAuditCheckpoint(
   db: Db,
   jws: string,
-  options: { keys?: { keys: JWK[] } } = {},
+  options: { keys?: { keys: JWK[] }; chain?: VerifyResult } = {},
 ): Promise<CheckpointVerdict> {
   const keys = options.keys ?? (await publishedSigningKeys(db));
+  const source = options.keys ? 'given' : 'store';
   let checkpoint: AuditCheckpointPayload;
+  let signer: CheckpointSigner;
   try {
     const verified = await compactVerify(jws.trim(), createLocalJWKSet(keys), { algorithms: [SIGNING_ALG] });
     if (verified.protectedHeader.cty !== CHECKPOINT_CTY)
@@ -124,20 +138,24 @@ export async function verifyAuditCheckpoint(
     const payload: unknown = JSON.parse(new TextDecoder().decode(verified.payload));
     if (!isPayload(payload)) throw new Error('its payload is not a checkpoint');
     checkpoint = payload;
+    signer = { keys: source, kid: verified.protectedHeader.kid ?? null };
   } catch (error) {
+    const hint =
+      source === 'store' ? "; if the store's keys may have been changed, check against the keys kept with it" : '';
     return {
       ok: false,
       code: 'invalid_checkpoint',
-      problem: `not an audit checkpoint signed by these keys (${(error as Error).message})`,
+      problem: `not an audit checkpoint signed by ${source === 'store' ? "the store's published keys" : 'the keys given'} (${(error as Error).message})${hint}`,
     };
   }
-  const chain = await verifyAuditSettled(db);
+  const chain = options.chain ?? (await verifyAuditSettled(db));
   if (!chain.ok) {
     return {
       ok: false,
       code: 'chain_broken',
       problem: `audit chain broken at entry ${chain.badSeq}: ${chain.problem}`,
       checkpoint,
+      signer,
     };
   }
   if (checkpoint.seq > chain.entries) {
@@ -146,6 +164,7 @@ export async function verifyAuditCheckpoint(
       code: 'entry_missing',
       problem: `the checkpoint of ${checkpoint.at} names entry ${checkpoint.seq}, but the chain ends at entry ${chain.entries}: its end was removed`,
       checkpoint,
+      signer,
     };
   }
   const stored =
@@ -158,7 +177,8 @@ export async function verifyAuditCheckpoint(
       code: 'history_rewritten',
       problem: `entry ${checkpoint.seq} hashes to ${stored} now, but the checkpoint of ${checkpoint.at} signed ${checkpoint.hash}: the history up to it was rewritten`,
       checkpoint,
+      signer,
     };
   }
-  return { ok: true, checkpoint, entries: chain.entries };
+  return { ok: true, checkpoint, entries: chain.entries, signer };
 }

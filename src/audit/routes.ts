@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../context.js';
+import { ValidationError } from '../errors.js';
 import { DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { actorOf } from '../http/auth.js';
@@ -28,13 +29,14 @@ const CheckpointVerdictSchema = Type.Object(
     ok: Type.Boolean(),
     seq: Type.Optional(Type.Integer({ description: 'The entry the checkpoint signed' })),
     at: Type.Optional(Type.String({ description: 'When it was signed' })),
+    keys: Type.Optional(
+      Type.Union([Type.Literal('store'), Type.Literal('given')], {
+        description: "Whose keys checked the signature: the store's published ones, or the keys given",
+      }),
+    ),
+    kid: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The signing key' })),
     code: Type.Optional(
-      Type.Union([
-        Type.Literal('invalid_checkpoint'),
-        Type.Literal('chain_broken'),
-        Type.Literal('entry_missing'),
-        Type.Literal('history_rewritten'),
-      ]),
+      Type.Union([Type.Literal('chain_broken'), Type.Literal('entry_missing'), Type.Literal('history_rewritten')]),
     ),
     problem: Type.Optional(Type.String()),
   },
@@ -65,7 +67,7 @@ const VerifyBody = Type.Object(
     ),
     keys: Type.Optional(
       Type.Object(
-        { keys: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 100 }) },
+        { keys: Type.Array(Type.Object({}, { additionalProperties: true })) },
         { description: "The JWKS kept with it; default: the store's published keys" },
       ),
     ),
@@ -191,27 +193,52 @@ export const auditRoutes =
         schema: {
           tags: ['audit'],
           summary: 'Walk the hash chain and recompute every hash (as `custos audit verify`); audited',
-          description: `${rolesNote(AUDITORS)} Answers {ok: true, entries, headHash} for an intact chain, or {ok: false, badSeq, problem} naming the first missing, altered or misplaced entry. With a \`checkpoint\` kept earlier (and the \`keys\` kept with it), \`checkpoint\` in the answer says whether the chain still holds the signed entry with the signed hash: a history rewritten with recomputed hashes passes the chain check but not this one. The check is recorded as \`audit.verify\` after it ran.`,
+          description: `${rolesNote(AUDITORS)} Answers {ok: true, entries, headHash} for an intact chain, or {ok: false, badSeq, problem} naming the first missing, altered or misplaced entry. With a \`checkpoint\` kept earlier (and the \`keys\` kept with it), \`checkpoint\` in the answer says whether the chain still holds the signed entry with the signed hash, and whose keys checked it; if it does not (a history rewritten with recomputed hashes passes the chain check alone, a cut end too), the answer is {ok: false} naming that entry. A checkpoint that the keys do not verify is 422 at \`/checkpoint\` (\`invalid_checkpoint\`). The check is recorded as \`audit.verify\` after it ran.`,
           body: VerifyBody,
           response: { 200: Verified, ...errors(400, 422) },
         },
       },
       async (request) => {
         const db = ctx.store.db;
-        const result = await verifyAuditSettled(db);
+        const body = request.body;
+        if (body.keys !== undefined && body.checkpoint === undefined) {
+          throw new ValidationError([
+            { path: '/keys', code: 'not_allowed', message: 'keys check a checkpoint: give the checkpoint too' },
+          ]);
+        }
+        const chain = await verifyAuditSettled(db);
         let checkpoint: Static<typeof CheckpointVerdictSchema> | undefined;
-        if (request.body.checkpoint !== undefined) {
-          const verdict = await verifyAuditCheckpoint(db, request.body.checkpoint, {
-            keys: request.body.keys as { keys: JWK[] } | undefined,
+        // The chain as answered: a checkpoint that the chain no longer holds makes it not ok.
+        let result:
+          | { ok: true; entries: number; headHash: string }
+          | { ok: false; entries: number; badSeq: number; problem: string } = chain;
+        if (body.checkpoint !== undefined) {
+          const verdict = await verifyAuditCheckpoint(db, body.checkpoint, {
+            keys: body.keys as { keys: JWK[] } | undefined,
+            chain,
           });
+          if (!verdict.ok && verdict.code === 'invalid_checkpoint') {
+            throw new ValidationError([{ path: '/checkpoint', code: 'invalid_checkpoint', message: verdict.problem }]);
+          }
+          const about = verdict.checkpoint ? { seq: verdict.checkpoint.seq, at: verdict.checkpoint.at } : {};
           checkpoint = verdict.ok
-            ? { ok: true, seq: verdict.checkpoint.seq, at: verdict.checkpoint.at }
+            ? { ok: true, ...about, keys: verdict.signer.keys, kid: verdict.signer.kid }
             : {
                 ok: false,
-                ...(verdict.checkpoint ? { seq: verdict.checkpoint.seq, at: verdict.checkpoint.at } : {}),
-                code: verdict.code,
+                ...about,
+                ...(verdict.signer ? { keys: verdict.signer.keys, kid: verdict.signer.kid } : {}),
+                code: verdict.code as Exclude<typeof verdict.code, 'invalid_checkpoint'>,
                 problem: verdict.problem,
               };
+          if (chain.ok && !verdict.ok && verdict.checkpoint) {
+            result = {
+              ok: false,
+              entries: chain.entries,
+              // The entry whose hash changed, or the first one the cut end lost.
+              badSeq: verdict.code === 'entry_missing' ? chain.entries + 1 : verdict.checkpoint.seq,
+              problem: verdict.problem,
+            };
+          }
         }
         const answer = result.ok
           ? { ok: true as const, entries: result.entries, headHash: result.headHash }
