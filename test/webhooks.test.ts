@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, it } from 'node:test';
-import { backoffMs, deliverDue } from '../src/webhooks/delivery.js';
+import { MAX_ATTEMPTS, backoffMs, deliverDue } from '../src/webhooks/delivery.js';
 import { verifySignature } from '../src/webhooks/signature.js';
 import { startWorkers } from '../src/workers/scheduler.js';
 import { assertErrorBody } from './helpers/error-body.js';
@@ -324,6 +324,55 @@ describeEachStore(
       assert.equal(rows[0]!.last_error, null);
       assert.equal(rows[0]!.attempts, 2, 'both attempts counted');
       assert.equal(receiver.accepted().length, 1);
+    });
+
+    it('a failure that returns after its lease ran out leaves the lease and the schedule of the worker that took over', async () => {
+      const h = get();
+      // A hangs until the suite's 400 ms timeout; B, with a patient timeout, gets its answer 1.5 s later.
+      receiver = await startReceiver({
+        behaviour: ({ attempt }) => (attempt === 1 ? 'hang' : { status: 200, delayMs: 1500 }),
+      });
+      endpoint = await register(h, receiver.url, ['content.removed']);
+      const { caseId } = await reportedContent(h);
+      await decideOk(h, caseId);
+      const stalled = deliverDue(h.ctx);
+      await receiver.waitFor((r) => r.length === 1, 5000);
+      const patient = { ...h.ctx, config: { ...h.ctx.config, webhookTimeoutMs: 10_000 } };
+      const taking = deliverDue(patient, { now: Date.now() + 10 * 60_000 });
+      await receiver.waitFor((r) => r.length === 2, 5000);
+      const [taken] = await outbox(h, endpoint.id);
+      assert.ok(taken!.lease_until !== null, "B holds the entry's lease");
+      assert.equal((await stalled).failed, 1, 'A timed out while B was still waiting for its answer');
+      const [during] = await outbox(h, endpoint.id);
+      assert.equal(receiver.received[1]!.answeredAt, undefined, 'B had no answer yet when A failed');
+      assert.equal(during!.status, 'pending');
+      assert.equal(Number(during!.lease_until), Number(taken!.lease_until), "A's failure left B's lease alone");
+      assert.equal(Number(during!.next_attempt_at), Number(taken!.next_attempt_at), '…and the schedule');
+      assert.equal(during!.last_error, null);
+      assert.equal((await taking).delivered, 1);
+      const [done] = await outbox(h, endpoint.id);
+      assert.equal(done!.status, 'delivered');
+      assert.equal(done!.attempts, 2);
+    });
+
+    it('gives up on an entry whose attempts all ended without an outcome, instead of retrying it forever', async () => {
+      const h = get();
+      receiver = await startReceiver();
+      endpoint = await register(h, receiver.url, ['content.removed']);
+      const { caseId } = await reportedContent(h);
+      await decideOk(h, caseId);
+      // As if a sender had died mid-request MAX_ATTEMPTS times, each time after counting its attempt.
+      await h.ctx.store.db
+        .updateTable('webhook_outbox')
+        .set({ attempts: MAX_ATTEMPTS })
+        .where('endpoint_id', '=', endpoint.id)
+        .execute();
+      const round = await deliverDue(h.ctx, { now: Date.now() + HOUR });
+      assert.equal(round.attempted, 0);
+      const [row] = await outbox(h, endpoint.id);
+      assert.equal(row!.status, 'dead');
+      assert.match(row!.last_error ?? '', /no outcome after 18 attempts/);
+      assert.equal(receiver.received.length, 0, 'nothing sent on the attempt past the limit');
     });
 
     it('delivers from the in-process worker without anyone calling it', async () => {

@@ -37,7 +37,7 @@ export function backoffMs(attempts: number, baseMs: number, random = Math.random
  */
 export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): Promise<DeliveryRound> {
   const db = ctx.store.db;
-  const now = options.now ?? Date.now();
+  const now = Math.floor(options.now ?? Date.now());
   // The round's clock (`now`, which tests move ahead) advanced by the real time spent since it started.
   const started = Date.now();
   const clock = () => now + (Date.now() - started);
@@ -79,6 +79,23 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
         .executeTakeFirst();
       if (!leased) return;
       const attempts = leased.attempts;
+      if (attempts > MAX_ATTEMPTS) {
+        // Every attempt before this one ended without a recorded outcome (the sender died or hung each time,
+        // e.g. killed by this very entry): give up rather than retry it forever.
+        await db
+          .updateTable('webhook_outbox')
+          .set({
+            status: 'dead',
+            lease_until: null,
+            last_error: `no outcome after ${MAX_ATTEMPTS} attempts: the sender died or hung each time`,
+          })
+          .where('id', '=', d.id)
+          .where('status', '=', 'pending')
+          .where('lease_until', '=', leaseUntil)
+          .execute();
+        round.failed += 1;
+        return;
+      }
       round.attempted += 1;
       const secret = ctx.cipher.decrypt(SECRET_FIELD, d.endpoint_id, d.secret_enc);
       let error: string | null = null;
@@ -111,12 +128,12 @@ export async function deliverDue(ctx: Context, options: DeliveryOptions = {}): P
       const finished = Date.now();
       if (error === null) {
         round.delivered += 1;
-        // Delivered is final, whoever holds the lease now.
+        // Delivered is final, whoever holds the lease now, and truer than a `dead` another worker gave up with.
         await db
           .updateTable('webhook_outbox')
           .set({ status: 'delivered', delivered_at: finished, lease_until: null, last_error: null })
           .where('id', '=', d.id)
-          .where('status', '=', 'pending')
+          .where('status', 'in', ['pending', 'dead'])
           .execute();
         return;
       }

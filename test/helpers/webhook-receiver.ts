@@ -11,11 +11,17 @@ export interface Received {
   attempt: number;
   /** What the receiver answered: a status, or 'hang' (never answered). */
   answered: number | 'hang';
+  /** When it was answered (absent while held back or hanging). */
+  answeredAt?: number;
   at: number;
 }
 
-/** How to answer a request: a status code, or 'hang' to never answer. */
-export type Behaviour = (req: { eventId: string; attempt: number; json: any }) => number | 'hang';
+/** How to answer a request: a status code, 'hang' to never answer, or a status after a delay. */
+export type Behaviour = (req: {
+  eventId: string;
+  attempt: number;
+  json: any;
+}) => number | 'hang' | { status: number; delayMs: number };
 
 export interface Receiver {
   readonly port: number;
@@ -57,15 +63,19 @@ export async function startReceiver(
       const eventId = String(req.headers['custos-event-id'] ?? '');
       const attempt = (attempts.get(eventId) ?? 0) + 1;
       attempts.set(eventId, attempt);
-      const answer = behaviour({ eventId, attempt, json });
-      received.push({ headers: req.headers, body, json, eventId, attempt, answered: answer, at: Date.now() });
+      const decided = behaviour({ eventId, attempt, json });
+      const answer = typeof decided === 'object' ? decided.status : decided;
+      const delayMs = typeof decided === 'object' ? decided.delayMs : options.delayMs;
+      const record: Received = { headers: req.headers, body, json, eventId, attempt, answered: answer, at: Date.now() };
+      received.push(record);
       if (answer === 'hang') return;
       const send = () => {
         res.statusCode = answer;
         res.setHeader('content-type', 'application/json');
         res.end('{"ok":true}');
+        record.answeredAt = Date.now();
       };
-      if (options.delayMs) setTimeout(send, options.delayMs);
+      if (delayMs) setTimeout(send, delayMs);
       else send();
     });
   });
