@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { CheckpointRangeError, signAuditCheckpoint } from '../audit/checkpoint.js';
+import { type AuditCheckpoint, CheckpointRangeError, signAuditCheckpoint } from '../audit/checkpoint.js';
 import type { Context } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { errors, rolesNote } from '../http/schemas.js';
@@ -56,6 +56,14 @@ export const transparencyRoutes =
       cache.set(key, { at: Date.now(), figures });
       return figures;
     };
+    // The head's checkpoint is signed at most once a minute: the public sees the log grow by the minute,
+    // not entry by entry, and a flood of requests costs one signature a minute.
+    let head: { at: number; checkpoint: AuditCheckpoint } | undefined;
+    const publishedHead = async (): Promise<AuditCheckpoint> => {
+      if (head && Date.now() - head.at < CACHE_MS) return head.checkpoint;
+      head = { at: Date.now(), checkpoint: await signAuditCheckpoint(ctx.store.db, ctx.cipher) };
+      return head.checkpoint;
+    };
     const publicCache = (reply: FastifyReply) => reply.header('cache-control', `public, max-age=${CACHE_MS / 1000}`);
 
     app.get<{ Querystring: Static<typeof Query> }>(
@@ -98,17 +106,20 @@ export const transparencyRoutes =
           tags: ['transparency'],
           summary:
             'A signed checkpoint of the audit chain: an entry (by default the head) and its hash, signed by the platform',
-          description: `${rolesNote('public')} Anyone may keep checkpoints: a later rewrite of the audit history, or a removal of its end, no longer contains the signed entry with the signed hash (\`custos audit verify --checkpoint\`, or this route asked for the same \`seq\`, shows it).`,
+          description: `${rolesNote('public')} Anyone may keep checkpoints: a later rewrite of the audit history, or a removal of its end, no longer contains the signed entry with the signed hash (\`custos audit verify --checkpoint\`, or this route asked for the same \`seq\`, shows it). The head is signed at most once a minute, and \`seq\` reaches only entries that head covers, so the route does not show audited activity as it happens.`,
           querystring: CheckpointQuery,
           security: [{}],
           response: { 200: Checkpoint, ...errors(404, 422, 429) },
         },
       },
       async (request, reply) => {
+        reply.header('cache-control', `public, max-age=${CACHE_MS / 1000}`);
+        const head = await publishedHead();
+        const seq = request.query.seq;
+        if (seq === undefined || seq === head.seq) return head;
+        if (seq > head.seq) throw new NotFoundError('Audit entry');
         try {
-          const checkpoint = await signAuditCheckpoint(ctx.store.db, ctx.cipher, { seq: request.query.seq });
-          reply.header('cache-control', 'no-store');
-          return checkpoint;
+          return await signAuditCheckpoint(ctx.store.db, ctx.cipher, { seq });
         } catch (error) {
           if (error instanceof CheckpointRangeError) throw new NotFoundError('Audit entry');
           throw error;
