@@ -89,6 +89,21 @@ describeEachStore('audit checkpoints', (get) => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('creates one signing key when many requests want the first one at once', async () => {
+    const h = get();
+    const db = h.ctx.store.db;
+    assert.equal((await db.selectFrom('signing_keys').selectAll().execute()).length, 0, 'a fresh store has none');
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        h.call('GET', i % 2 ? '/.well-known/custos-signing-keys.json' : '/v1/transparency/audit-checkpoint?seq=1', {
+          token: null,
+        }),
+      ),
+    );
+    for (const a of answers) assert.equal(a.statusCode, 200, a.body);
+    assert.equal((await db.selectFrom('signing_keys').selectAll().execute()).length, 1);
+  });
+
   it('gives anyone a checkpoint of the head, signed by a key of the published JWKS', async () => {
     const h = get();
     const res = await h.call('GET', '/v1/transparency/audit-checkpoint', { token: null });

@@ -13,17 +13,28 @@ export interface SigningKey {
   readonly publicJwk: JWK;
 }
 
-const cache = new WeakMap<Db, SigningKey>();
+/** The key per store, as a promise: concurrent first callers in one process share one load (or creation). */
+const cache = new WeakMap<Db, Promise<SigningKey>>();
 
 /**
  * The platform's current signing key: the oldest one not retired, created on first use.
  * The private half is stored encrypted under the master key (never in clear, never
- * logged). Two processes creating one at once each insert theirs; both then pick the
+ * logged). Callers in one process share one load, so concurrent first requests create one
+ * key; two processes creating one at once each insert theirs, and both then pick the
  * oldest, so every package is signed with the same key.
  */
-export async function currentSigningKey(db: Db, cipher: PersonalDataCipher, now = Date.now()): Promise<SigningKey> {
-  const cached = cache.get(db);
-  if (cached) return cached;
+export function currentSigningKey(db: Db, cipher: PersonalDataCipher, now = Date.now()): Promise<SigningKey> {
+  let pending = cache.get(db);
+  if (!pending) {
+    pending = loadOrCreate(db, cipher, now);
+    cache.set(db, pending);
+    // A failed load (the store unreachable) is not remembered: the next caller tries again.
+    pending.catch(() => cache.delete(db));
+  }
+  return pending;
+}
+
+async function loadOrCreate(db: Db, cipher: PersonalDataCipher, now: number): Promise<SigningKey> {
   let row = await oldestActive(db);
   if (!row) {
     const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
@@ -45,13 +56,11 @@ export async function currentSigningKey(db: Db, cipher: PersonalDataCipher, now 
     if (!row) throw new Error('signing key vanished after insert');
   }
   const privateJwk = JSON.parse(cipher.decrypt(PRIVATE_FIELD, row.kid, row.private_enc)) as JWK;
-  const key: SigningKey = {
+  return {
     kid: row.kid,
     privateKey: (await importJWK(privateJwk, SIGNING_ALG)) as CryptoKey,
     publicJwk: JSON.parse(row.public_jwk) as JWK,
   };
-  cache.set(db, key);
-  return key;
 }
 
 async function oldestActive(db: Db) {
