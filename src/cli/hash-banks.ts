@@ -65,7 +65,17 @@ export function addHashBankCommands(cmd: Command): void {
       await withContext(async (ctx) => {
         try {
           process.stderr.write(`custos: importing ${file} into ${opts.bank} (one transaction)\n`);
+          // A line at each tenth of a long list, so an operator sees it move; nothing counts until the commit.
+          let shown = 0;
+          const onProgress = (written: number, total: number) => {
+            if (written >= total || total < 10_000 || written < shown + total / 10) return;
+            shown = written;
+            process.stderr.write(
+              `custos: ${written.toLocaleString('en')} of ${total.toLocaleString('en')} written, not committed until all are\n`,
+            );
+          };
           const result = await importHashes(ctx.store.db, cliActor(), text, {
+            onProgress,
             bank: opts.bank,
             kind: opts.kind,
             skipInvalid: opts.skipInvalid ?? false,

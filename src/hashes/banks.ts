@@ -150,6 +150,8 @@ export interface ImportOptions extends BankOptions {
   skipInvalid?: boolean;
   /** Where the hashes come from (the file name), kept with each hash. */
   source?: string;
+  /** Called after each statement of the import's one transaction: hashes written so far (not yet committed), of all. */
+  onProgress?: (written: number, total: number) => void;
 }
 
 export interface ImportResult {
@@ -183,7 +185,7 @@ export async function importHashes(db: Db, actor: Actor, text: string, options: 
   const now = Date.now();
   return db.transaction().execute(async (tx) => {
     const { bank, created } = await ensureBank(tx, actor, options.bank, options, now);
-    const inserted = await insertHashes(tx, bank.id, parsed.hashes, options.source ?? null, now);
+    const inserted = await insertHashes(tx, bank.id, parsed.hashes, options.source ?? null, now, options.onProgress);
     const result: ImportResult = {
       bank,
       bankCreated: created,
@@ -228,8 +230,10 @@ async function insertHashes(
   hashes: ReadonlyArray<{ kind: HashKind; value: string }>,
   source: string | null,
   now: number,
+  onProgress?: (written: number, total: number) => void,
 ): Promise<number> {
   let inserted = 0;
+  let written = 0;
   for (const part of chunks([...hashes], 500)) {
     const first = await takeSeqs(tx, part.length);
     const rows = part.map((h, k) => ({
@@ -249,6 +253,8 @@ async function insertHashes(
       .onConflict((oc) => oc.columns(['bank_id', 'kind', 'value']).doNothing())
       .executeTakeFirst();
     inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+    written += part.length;
+    onProgress?.(written, hashes.length);
   }
   return inserted;
 }
