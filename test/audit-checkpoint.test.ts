@@ -5,10 +5,9 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { CompactSign, type JWK, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { CHECKPOINT_CTY, verifyAuditCheckpoint } from '../src/audit/checkpoint.js';
-import { entryHash } from '../src/audit/chain.js';
-import { verifyAudit } from '../src/audit/service.js';
+import { storedEntryHash, verifyAudit } from '../src/audit/service.js';
 import type { Db } from '../src/db/database.js';
-import { appendFillerEntries, lastSeq, restoreAudit, snapshotAudit } from './helpers/audit-chain.js';
+import { appendFillerEntries, lastSeq, withTampering } from './helpers/audit-chain.js';
 import { runCli } from './helpers/cli.js';
 import { assertErrorBody } from './helpers/error-body.js';
 import { type Harness, TEST_ACTOR, describeEachStore } from './helpers/harness.js';
@@ -45,17 +44,7 @@ async function rewriteFrom(db: Db, seq: number): Promise<void> {
     for (const r of rows) {
       if (Number(r.seq) < seq) continue;
       const details = Number(r.seq) === seq ? JSON.stringify({ rewritten: true }) : r.details;
-      const hash = entryHash(prev, {
-        seq: Number(r.seq),
-        at: Number(r.at),
-        actorId: r.actor_id,
-        actorRole: r.actor_role,
-        action: r.action,
-        subjectType: r.subject_type,
-        subjectId: r.subject_id,
-        requestId: r.request_id,
-        details,
-      });
+      const hash = storedEntryHash(prev, { ...r, details });
       await tx
         .updateTable('audit_log')
         .set({ details, prev_hash: prev, hash })
@@ -65,19 +54,6 @@ async function rewriteFrom(db: Db, seq: number): Promise<void> {
     }
     await tx.updateTable('audit_head').set({ hash: prev }).where('id', '=', 1).execute();
   });
-}
-
-/** Runs `check` on a tampered store, then puts the audit tables back. */
-async function tampered(h: Harness, tamper: (db: Db) => Promise<void>, check: () => Promise<void>): Promise<void> {
-  const db = h.ctx.store.db;
-  const snapshot = await snapshotAudit(db);
-  try {
-    await tamper(db);
-    await check();
-  } finally {
-    await restoreAudit(db, snapshot);
-  }
-  assert.equal((await verifyAudit(db)).ok, true);
 }
 
 describeEachStore('audit checkpoints', (get) => {
@@ -193,8 +169,8 @@ describeEachStore('audit checkpoints', (get) => {
     const earlier = await fetchCheckpoint(h, c.seq - 1);
     const file = path.join(dir, 'before-rewrite.jws');
     fs.writeFileSync(file, c.jws);
-    await tampered(
-      h,
+    await withTampering(
+      h.ctx.store.db,
       (db) => rewriteFrom(db, c.seq - 4),
       async () => {
         assert.equal((await verifyAudit(h.ctx.store.db)).ok, true, 'a full rewrite passes the chain check');
@@ -220,8 +196,8 @@ describeEachStore('audit checkpoints', (get) => {
   it('catches a removed end of the chain', async () => {
     const h = get();
     const c = await fetchCheckpoint(h);
-    await tampered(
-      h,
+    await withTampering(
+      h.ctx.store.db,
       async (db) => {
         await db
           .deleteFrom('audit_log')

@@ -3,17 +3,10 @@ import { before, it } from 'node:test';
 import { entryHash } from '../src/audit/chain.js';
 import { verifyAudit } from '../src/audit/service.js';
 import type { Db } from '../src/db/database.js';
-import {
-  appendFillerEntries,
-  lastSeq,
-  restoreAudit,
-  snapshotAudit,
-  swapContents,
-  swapSeq,
-} from './helpers/audit-chain.js';
+import { appendFillerEntries, withTampering, lastSeq, swapContents, swapSeq } from './helpers/audit-chain.js';
 import { runCli } from './helpers/cli.js';
 import { buildAccount, buildSession } from './helpers/factories.js';
-import { type Harness, TEST_ACTOR, describeEachStore } from './helpers/harness.js';
+import { TEST_ACTOR, describeEachStore } from './helpers/harness.js';
 import { tokenIdOf } from './helpers/identity.js';
 import { orderAgainst, personalDataUrl } from './helpers/legal.js';
 
@@ -21,19 +14,6 @@ const DAY = 86_400_000;
 
 async function entriesFor(db: Db, requestId: string) {
   return db.selectFrom('audit_log').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
-}
-
-/** Runs `check` on a tampered chain, then puts the chain back and makes sure it is whole again. */
-async function withTampering(h: Harness, tamper: (db: Db) => Promise<void>, check: () => Promise<void>) {
-  const db = h.ctx.store.db;
-  const snapshot = await snapshotAudit(db);
-  try {
-    await tamper(db);
-    await check();
-  } finally {
-    await restoreAudit(db, snapshot);
-  }
-  assert.equal((await verifyAudit(db)).ok, true, 'the chain is whole again after the restore');
 }
 
 /** Asserts that verification fails at `seq`, both in one pass and walking the chain in small pages. */
@@ -386,7 +366,7 @@ describeEachStore('audit trail', (get) => {
     };
     for (const [column, set] of Object.entries(alterations)) {
       await withTampering(
-        h,
+        h.ctx.store.db,
         async (db) => {
           await db.updateTable('audit_log').set(set).where('seq', '=', k).execute();
         },
@@ -406,7 +386,7 @@ describeEachStore('audit trail', (get) => {
     const k = Math.floor((await lastSeq(h.ctx.store.db)) / 2);
     for (const seq of [k, 1]) {
       await withTampering(
-        h,
+        h.ctx.store.db,
         async (db) => {
           await db.deleteFrom('audit_log').where('seq', '=', seq).execute();
         },
@@ -425,7 +405,7 @@ describeEachStore('audit trail', (get) => {
     for (const [a, b] of pairs) {
       for (const swap of [swapSeq, swapContents]) {
         await withTampering(
-          h,
+          h.ctx.store.db,
           (db) => swap(db, a, b),
           () => assertBrokenAt(h.ctx.store.db, a),
         );
@@ -438,7 +418,7 @@ describeEachStore('audit trail', (get) => {
     const n = await lastSeq(h.ctx.store.db);
     for (const removed of [1, 3]) {
       await withTampering(
-        h,
+        h.ctx.store.db,
         async (db) => {
           await db
             .deleteFrom('audit_log')
@@ -454,7 +434,7 @@ describeEachStore('audit trail', (get) => {
     const h = get();
     const n = await lastSeq(h.ctx.store.db);
     await withTampering(
-      h,
+      h.ctx.store.db,
       async (db) => {
         await db
           .updateTable('audit_log')
@@ -472,7 +452,7 @@ describeEachStore('audit trail', (get) => {
     const h = get();
     const n = await lastSeq(h.ctx.store.db);
     await withTampering(
-      h,
+      h.ctx.store.db,
       async (db) => {
         const last = await db.selectFrom('audit_log').selectAll().where('seq', '=', n).executeTakeFirstOrThrow();
         const forged = {
@@ -533,7 +513,7 @@ describeEachStore('audit trail', (get) => {
     const h = get();
     const k = Math.floor((await lastSeq(h.ctx.store.db)) / 2);
     await withTampering(
-      h,
+      h.ctx.store.db,
       async (db) => {
         await db.updateTable('audit_log').set({ actor_id: 'tok_forged' }).where('seq', '=', k).execute();
       },
@@ -545,7 +525,7 @@ describeEachStore('audit trail', (get) => {
     const h = get();
     const k = Math.floor((await lastSeq(h.ctx.store.db)) / 3);
     await withTampering(
-      h,
+      h.ctx.store.db,
       async (db) => {
         await db.deleteFrom('audit_log').where('seq', '=', k).execute();
       },
@@ -557,7 +537,7 @@ describeEachStore('audit trail', (get) => {
     const h = get();
     const k = Math.floor((await lastSeq(h.ctx.store.db)) / 2);
     await withTampering(
-      h,
+      h.ctx.store.db,
       (db) => swapSeq(db, k, k + 2),
       async () => assertCliNames(await runCli(h, ['audit', 'verify']), k),
     );
@@ -582,7 +562,7 @@ describeEachStore('audit trail', (get) => {
 
     const k = Math.floor((await lastSeq(db)) / 2);
     await withTampering(
-      h,
+      h.ctx.store.db,
       async (tampered) => {
         await tampered.updateTable('audit_log').set({ action: 'nothing.happened' }).where('seq', '=', k).execute();
       },

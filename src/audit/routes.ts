@@ -5,7 +5,7 @@ import { ValidationError } from '../errors.js';
 import { DateTime, errors, rolesNote } from '../http/schemas.js';
 import type { Role } from '../identity/roles.js';
 import { actorOf } from '../http/auth.js';
-import { appendAudit, listAudit, verifyAuditSettled } from './service.js';
+import { type VerifyResult, appendAudit, listAudit, verifyAuditSettled } from './service.js';
 import { verifyAuditCheckpoint } from './checkpoint.js';
 import type { JWK } from 'jose';
 import { PERSONAL_DATA_ACTIONS, personalDataAccesses } from './personal-data-access.js';
@@ -209,9 +209,7 @@ export const auditRoutes =
         const chain = await verifyAuditSettled(db);
         let checkpoint: Static<typeof CheckpointVerdictSchema> | undefined;
         // The chain as answered: a checkpoint that the chain no longer holds makes it not ok.
-        let result:
-          | { ok: true; entries: number; headHash: string }
-          | { ok: false; entries: number; badSeq: number; problem: string } = chain;
+        let result: VerifyResult = chain;
         if (body.checkpoint !== undefined) {
           const verdict = await verifyAuditCheckpoint(db, body.checkpoint, {
             keys: body.keys as { keys: JWK[] } | undefined,

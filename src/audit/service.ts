@@ -116,6 +116,21 @@ export async function listAudit(db: Db, q: AuditQuery): Promise<AuditEntryView[]
   }));
 }
 
+/** The chain hash a stored row should carry after `prevHash`, from its own fields (`details` as stored). */
+export function storedEntryHash(prevHash: string, r: AuditLogTable): string {
+  return entryHash(prevHash, {
+    seq: Number(r.seq),
+    at: Number(r.at),
+    actorId: r.actor_id,
+    actorRole: r.actor_role,
+    action: r.action,
+    subjectType: r.subject_type,
+    subjectId: r.subject_id,
+    requestId: r.request_id,
+    details: r.details,
+  });
+}
+
 export type VerifyResult =
   | { ok: true; entries: number; headHash: string }
   | { ok: false; entries: number; badSeq: number; problem: string };
@@ -151,17 +166,7 @@ export async function verifyAudit(db: Db, pageSize = 5000): Promise<VerifyResult
           problem: `entry ${seq} does not follow entry ${seq - 1} (removed or reordered)`,
         };
       }
-      const recomputed = entryHash(prevHash, {
-        seq,
-        at: Number(r.at),
-        actorId: r.actor_id,
-        actorRole: r.actor_role,
-        action: r.action,
-        subjectType: r.subject_type,
-        subjectId: r.subject_id,
-        requestId: r.request_id,
-        details: r.details,
-      });
+      const recomputed = storedEntryHash(prevHash, r);
       if (recomputed !== r.hash) {
         return { ok: false, entries: count, badSeq: seq, problem: `entry ${seq} was altered (hash mismatch)` };
       }

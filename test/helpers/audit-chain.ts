@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Actor } from '../../src/audit/actor.js';
-import { appendAudit } from '../../src/audit/service.js';
+import assert from 'node:assert/strict';
+import { appendAudit, verifyAudit } from '../../src/audit/service.js';
 import type { Db } from '../../src/db/database.js';
 import type { AuditHeadTable, AuditLogTable } from '../../src/db/schema.js';
 
@@ -35,6 +36,22 @@ export async function restoreAudit(db: Db, snapshot: AuditSnapshot): Promise<voi
       .where('id', '=', 1)
       .execute();
   });
+}
+
+/** Runs `check` on a tampered chain, then puts the audit tables back and makes sure the chain is whole again. */
+export async function withTampering(
+  db: Db,
+  tamper: (db: Db) => Promise<void>,
+  check: () => Promise<void>,
+): Promise<void> {
+  const snapshot = await snapshotAudit(db);
+  try {
+    await tamper(db);
+    await check();
+  } finally {
+    await restoreAudit(db, snapshot);
+  }
+  assert.equal((await verifyAudit(db)).ok, true, 'the chain is whole again after the restore');
 }
 
 /** The highest seq in the log (0 when empty). */
